@@ -1,0 +1,225 @@
+//! `apply` for each command: validate against the current state, then change it and say which
+//! rows changed. A refused command returns before touching anything.
+
+use super::app::AppDefinition;
+use super::command::{Command, Outcome, PutMode, Rejection, Request, Response};
+use super::events::Event;
+use super::ids::FrameworkId;
+use super::model::{AppRecord, GroupRecord, VersionInfo};
+use super::path::PathId;
+use super::rows::{Table, version_key};
+use super::time::Timestamp;
+use super::{Applied, MAX_APP_VERSIONS, State};
+use std::sync::Arc;
+
+impl State {
+    pub(super) fn apply_command(&mut self, request: &Request, applied: &mut Applied) -> Response {
+        match &request.command {
+            Command::PutApp {
+                app,
+                expected_revision,
+                mode,
+            } => self.put_app(request.time, app, *expected_revision, *mode, applied),
+            Command::DeleteApp {
+                id,
+                expected_revision,
+            } => self.delete_app(id, *expected_revision, applied),
+            Command::SetFrameworkId { id } => self.set_framework_id(id, applied),
+        }
+    }
+
+    fn put_app(
+        &mut self,
+        time: Timestamp,
+        spec: &AppDefinition,
+        expected_revision: Option<u64>,
+        mode: PutMode,
+        applied: &mut Applied,
+    ) -> Response {
+        let id = &spec.id;
+        let existing = self.apps.get(id);
+        let actual = existing.map_or(0, |a| a.revision);
+        if let Some(expected) = expected_revision
+            && expected != actual
+        {
+            return Err(Rejection::RevisionConflict {
+                id: id.to_string(),
+                expected,
+                actual,
+            });
+        }
+        match (mode, existing) {
+            (PutMode::Create, Some(_)) => return Err(Rejection::AppExists(id.clone())),
+            (PutMode::Update, None) => return Err(Rejection::AppNotFound(id.clone())),
+            _ => {}
+        }
+        if existing.is_none() {
+            self.check_app_placement(id)?;
+        }
+        // Versions must grow even if the leader's clock stepped back across a failover.
+        let version = match existing {
+            Some(prev) if prev.version >= time => Timestamp(prev.version.0 + 1),
+            _ => time,
+        };
+        let (record, event) = match existing {
+            None => {
+                let record = AppRecord {
+                    spec: Arc::new(spec.clone()),
+                    revision: 1,
+                    version,
+                    version_info: VersionInfo {
+                        last_scaling_at: version,
+                        last_config_change_at: version,
+                    },
+                };
+                (record.clone(), Event::AppCreated { app: record })
+            }
+            Some(prev) => {
+                let scaled_only = prev.spec.differs_only_in_scale(spec);
+                let record = AppRecord {
+                    spec: Arc::new(spec.clone()),
+                    revision: prev.revision + 1,
+                    version,
+                    version_info: VersionInfo {
+                        last_scaling_at: version,
+                        last_config_change_at: if scaled_only {
+                            prev.version_info.last_config_change_at
+                        } else {
+                            version
+                        },
+                    },
+                };
+                (
+                    record.clone(),
+                    Event::AppUpdated {
+                        app: record,
+                        scaled_only,
+                    },
+                )
+            }
+        };
+        let created = existing.is_none();
+        if created {
+            self.create_missing_groups(&id.parent(), version, applied);
+        }
+        self.apps.insert(id.clone(), record.clone());
+        applied.touched.push((Table::Apps, id.to_string()));
+        self.remember_version(id, version, &record.spec, applied);
+        applied.events.push(event);
+        Ok(Outcome::App {
+            app: record,
+            created,
+        })
+    }
+
+    /// An app may not sit where a group is, nor inside another app.
+    fn check_app_placement(&self, id: &PathId) -> Result<(), Rejection> {
+        if self.groups.contains_key(id) {
+            return Err(Rejection::Invalid(format!(
+                "A group with id [{id}] already exists, an app cannot have the same id"
+            )));
+        }
+        let mut parent = id.parent();
+        while !parent.is_root() {
+            if self.apps.contains_key(&parent) {
+                return Err(Rejection::Invalid(format!(
+                    "Cannot create app {id} inside app {parent}: its parent must be a group"
+                )));
+            }
+            parent = parent.parent();
+        }
+        Ok(())
+    }
+
+    fn create_missing_groups(&mut self, group: &PathId, version: Timestamp, applied: &mut Applied) {
+        let mut missing = Vec::new();
+        let mut g = group.clone();
+        while !g.is_root() && !self.groups.contains_key(&g) {
+            missing.push(g.clone());
+            g = g.parent();
+        }
+        for id in missing.into_iter().rev() {
+            self.groups.insert(
+                id.clone(),
+                GroupRecord {
+                    id: id.clone(),
+                    dependencies: Vec::new(),
+                    enforce_role: false,
+                    revision: 1,
+                    version,
+                },
+            );
+            applied.touched.push((Table::Groups, id.to_string()));
+            applied.events.push(Event::GroupCreated { id });
+        }
+    }
+
+    fn remember_version(
+        &mut self,
+        id: &PathId,
+        version: Timestamp,
+        spec: &Arc<AppDefinition>,
+        applied: &mut Applied,
+    ) {
+        self.app_versions
+            .insert((id.clone(), version), Arc::clone(spec));
+        applied.touched.push((Table::AppVersions, version_key(id, version)));
+        let versions = self.app_versions(id);
+        for old in versions.iter().take(versions.len().saturating_sub(MAX_APP_VERSIONS)) {
+            self.app_versions.remove(&(id.clone(), *old));
+            applied.touched.push((Table::AppVersions, version_key(id, *old)));
+        }
+    }
+
+    fn delete_app(
+        &mut self,
+        id: &PathId,
+        expected_revision: Option<u64>,
+        applied: &mut Applied,
+    ) -> Response {
+        let Some(existing) = self.apps.get(id) else {
+            return Err(Rejection::AppNotFound(id.clone()));
+        };
+        if let Some(expected) = expected_revision
+            && expected != existing.revision
+        {
+            return Err(Rejection::RevisionConflict {
+                id: id.to_string(),
+                expected,
+                actual: existing.revision,
+            });
+        }
+        let revision = existing.revision;
+        self.apps.remove(id);
+        applied.touched.push((Table::Apps, id.to_string()));
+        for version in self.app_versions(id) {
+            self.app_versions.remove(&(id.clone(), version));
+            applied.touched.push((Table::AppVersions, version_key(id, version)));
+        }
+        applied.events.push(Event::AppDeleted { id: id.clone() });
+        Ok(Outcome::AppDeleted {
+            id: id.clone(),
+            revision,
+        })
+    }
+
+    /// The framework id is written once; a different id later means a second framework, which a
+    /// leader must never silently adopt.
+    fn set_framework_id(&mut self, id: &FrameworkId, applied: &mut Applied) -> Response {
+        match &self.settings.framework_id {
+            Some(current) if current == id => Ok(Outcome::FrameworkId { id: id.clone() }),
+            Some(current) => Err(Rejection::Invalid(format!(
+                "framework id is already {current}; refusing to replace it with {id}"
+            ))),
+            None => {
+                self.settings.framework_id = Some(id.clone());
+                self.settings.revision += 1;
+                applied.touched.push((Table::Settings, String::new()));
+                applied
+                    .events
+                    .push(Event::FrameworkIdStored { id: id.clone() });
+                Ok(Outcome::FrameworkId { id: id.clone() })
+            }
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! Commands: the only way the replicated state changes. The leader builds them (stamping time and
+//! ids), Raft orders them, and every node applies them identically.
+
+use super::app::AppDefinition;
+use super::ids::{FrameworkId, RequestId};
+use super::model::AppRecord;
+use super::path::PathId;
+use super::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// One log entry's payload: a command with what the leader stamped on it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Request {
+    /// The leader's clock when it accepted the command; `apply` uses it instead of reading a clock.
+    pub time: Timestamp,
+    /// Idempotency key: a command replayed with a key already applied returns the first result.
+    pub request_id: Option<RequestId>,
+    pub command: Command,
+}
+
+impl Request {
+    pub fn new(time: Timestamp, request_id: Option<RequestId>, command: Command) -> Request {
+        Request {
+            time,
+            request_id,
+            command,
+        }
+    }
+}
+
+/// Whether a put may create, may replace, or both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PutMode {
+    /// POST: refused when the app exists.
+    Create,
+    /// PATCH: refused when the app does not exist.
+    Update,
+    /// PUT: creates or replaces.
+    Upsert,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Command {
+    /// Create or replace an app definition.
+    PutApp {
+        app: AppDefinition,
+        /// When set, refused with a conflict unless the stored revision equals it (0 = absent).
+        expected_revision: Option<u64>,
+        mode: PutMode,
+    },
+    DeleteApp {
+        id: PathId,
+        expected_revision: Option<u64>,
+    },
+    /// Records the framework id the Mesos master assigned; every later leader subscribes with it.
+    SetFrameworkId { id: FrameworkId },
+}
+
+/// What an accepted command produced.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Outcome {
+    /// The app as stored after the command (created: `revision == 1`).
+    App { app: AppRecord, created: bool },
+    AppDeleted { id: PathId, revision: u64 },
+    FrameworkId { id: FrameworkId },
+    /// The entry carried no command (Raft's blank and membership entries).
+    NoCommand,
+}
+
+/// Why a command was refused. A refused command changed nothing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum Rejection {
+    #[error("An app with id [{0}] already exists.")]
+    AppExists(PathId),
+    #[error("App '{0}' does not exist")]
+    AppNotFound(PathId),
+    #[error("{id} has revision {actual}, not the expected {expected}")]
+    RevisionConflict {
+        id: String,
+        expected: u64,
+        actual: u64,
+    },
+    /// The command is well-formed but contradicts the current state (e.g. an app inside an app).
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// The result of applying one command; returned to the client that proposed it.
+pub type Response = Result<Outcome, Rejection>;

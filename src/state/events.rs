@@ -1,0 +1,26 @@
+//! Domain events emitted by `apply` on every node, leader or follower, for the event streams.
+
+use super::ids::FrameworkId;
+use super::model::AppRecord;
+use super::path::PathId;
+use super::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Event {
+    AppCreated { app: AppRecord },
+    /// `scaled_only`: only `instances` changed (Marathon's scale vs. config change).
+    AppUpdated { app: AppRecord, scaled_only: bool },
+    AppDeleted { id: PathId },
+    GroupCreated { id: PathId },
+    FrameworkIdStored { id: FrameworkId },
+}
+
+/// An event with the log position and leader time of the command that caused it, so a
+/// subscriber can resume from an index.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AppliedEvent {
+    pub index: u64,
+    pub time: Timestamp,
+    pub event: Event,
+}

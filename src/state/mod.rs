@@ -1,0 +1,164 @@
+//! The replicated model: everything that must survive a failover, and the deterministic `apply`
+//! that changes it. No I/O, no clock, no randomness: the leader stamps what a command needs.
+//!
+//! The maps are persistent (`imbl`), so cloning a `State` is O(1): the store publishes a fresh
+//! clone after every applied batch, readers work on it without locks, and snapshots serialise it
+//! in the background while `apply` goes on.
+
+pub mod app;
+mod apply;
+pub mod command;
+pub mod events;
+pub mod ids;
+pub mod model;
+pub mod path;
+mod rows;
+pub mod time;
+
+pub use command::{Command, Outcome, PutMode, Rejection, Request, Response};
+pub use events::{AppliedEvent, Event};
+pub use rows::{Row, RowError, Table};
+
+use app::AppDefinition;
+use ids::{DeploymentId, InstanceId, JobId, JobRunId, RequestId, ReservationId};
+use imbl::OrdMap;
+use model::{
+    AppRecord, ClusterSettings, Deployment, GroupRecord, Instance, JobRecord, JobRun, Reservation,
+};
+use path::PathId;
+use std::sync::Arc;
+use time::Timestamp;
+
+/// How many versions of one app are kept (Marathon's `--zk_max_versions`).
+pub const MAX_APP_VERSIONS: usize = 50;
+/// How many idempotency keys are remembered; a retry older than this many keyed commands is
+/// applied afresh.
+pub const MAX_REMEMBERED_REQUESTS: usize = 10_000;
+
+/// The whole replicated state.
+#[derive(Clone, Debug, Default)]
+pub struct State {
+    apps: OrdMap<PathId, AppRecord>,
+    app_versions: OrdMap<(PathId, Timestamp), Arc<AppDefinition>>,
+    groups: OrdMap<PathId, GroupRecord>,
+    instances: OrdMap<InstanceId, Instance>,
+    deployments: OrdMap<DeploymentId, Deployment>,
+    jobs: OrdMap<JobId, JobRecord>,
+    job_runs: OrdMap<JobRunId, JobRun>,
+    reservations: OrdMap<ReservationId, Reservation>,
+    settings: ClusterSettings,
+    /// Idempotency memory: key → (log index, first response).
+    requests: OrdMap<RequestId, (u64, Response)>,
+    /// The same keys by log index, to forget the oldest first.
+    request_order: OrdMap<u64, RequestId>,
+}
+
+/// What applying one command did: the caller's answer, the events, and the rows to persist.
+#[derive(Debug, Default)]
+pub struct Applied {
+    pub events: Vec<Event>,
+    pub touched: Vec<(Table, String)>,
+}
+
+impl State {
+    pub fn app(&self, id: &PathId) -> Option<&AppRecord> {
+        self.apps.get(id)
+    }
+
+    /// Every app, in path order.
+    pub fn apps(&self) -> impl Iterator<Item = &AppRecord> {
+        self.apps.values()
+    }
+
+    pub fn app_count(&self) -> usize {
+        self.apps.len()
+    }
+
+    /// The apps at or below `group`, in path order.
+    pub fn apps_under<'a>(&'a self, group: &'a PathId) -> impl Iterator<Item = &'a AppRecord> {
+        self.apps
+            .range(group.clone()..)
+            .take_while(move |(id, _)| *id == group || group.is_ancestor_of(id))
+            .map(|(_, app)| app)
+    }
+
+    /// The stored versions of an app, oldest first.
+    pub fn app_versions(&self, id: &PathId) -> Vec<Timestamp> {
+        self.app_versions
+            .range((id.clone(), Timestamp(i64::MIN))..=(id.clone(), Timestamp(i64::MAX)))
+            .map(|((_, v), _)| *v)
+            .collect()
+    }
+
+    pub fn app_version(&self, id: &PathId, version: Timestamp) -> Option<&Arc<AppDefinition>> {
+        self.app_versions.get(&(id.clone(), version))
+    }
+
+    pub fn group(&self, id: &PathId) -> Option<&GroupRecord> {
+        self.groups.get(id)
+    }
+
+    pub fn groups(&self) -> impl Iterator<Item = &GroupRecord> {
+        self.groups.values()
+    }
+
+    pub fn instances(&self) -> impl Iterator<Item = &Instance> {
+        self.instances.values()
+    }
+
+    pub fn deployments(&self) -> impl Iterator<Item = &Deployment> {
+        self.deployments.values()
+    }
+
+    pub fn jobs(&self) -> impl Iterator<Item = &JobRecord> {
+        self.jobs.values()
+    }
+
+    pub fn job_runs(&self) -> impl Iterator<Item = &JobRun> {
+        self.job_runs.values()
+    }
+
+    pub fn reservations(&self) -> impl Iterator<Item = &Reservation> {
+        self.reservations.values()
+    }
+
+    pub fn settings(&self) -> &ClusterSettings {
+        &self.settings
+    }
+
+    /// Applies the command of log entry `index`. Deterministic: the same state and request give
+    /// the same response, events and rows on every node.
+    pub fn apply(&mut self, index: u64, request: &Request) -> (Response, Applied) {
+        let mut applied = Applied::default();
+        if let Some(key) = &request.request_id
+            && let Some((_, first)) = self.requests.get(key)
+        {
+            return (first.clone(), applied);
+        }
+        let response = self.apply_command(request, &mut applied);
+        if let Some(key) = &request.request_id {
+            self.remember_request(index, key.clone(), response.clone(), &mut applied);
+        }
+        (response, applied)
+    }
+
+    fn remember_request(
+        &mut self,
+        index: u64,
+        key: RequestId,
+        response: Response,
+        applied: &mut Applied,
+    ) {
+        self.requests.insert(key.clone(), (index, response));
+        self.request_order.insert(index, key.clone());
+        applied.touched.push((Table::Requests, key.0));
+        while self.request_order.len() > MAX_REMEMBERED_REQUESTS {
+            let Some((oldest, old_key)) = self.request_order.get_min().cloned() else {
+                break;
+            };
+            self.request_order.remove(&oldest);
+            self.requests.remove(&old_key);
+            applied.touched.push((Table::Requests, old_key.0));
+        }
+    }
+}

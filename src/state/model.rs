@@ -1,0 +1,182 @@
+//! The records the replicated state holds. Each carries a `revision` that grows by one with every
+//! change, for optimistic concurrency (`expected_revision`). Apps and groups are filled in by the
+//! API now; instances, deployments, jobs and reservations are shaped here so that the Mesos, apps,
+//! jobs and stateful-workload issues add behaviour without changing the storage layout.
+
+use super::app::AppDefinition;
+use super::ids::{
+    AgentId, DeploymentId, FrameworkId, InstanceId, JobId, JobRunId, ReservationId, TaskId,
+};
+use super::path::PathId;
+use super::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// Marathon's `versionInfo`: when the app's scale, and its configuration, last changed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionInfo {
+    pub last_scaling_at: Timestamp,
+    pub last_config_change_at: Timestamp,
+}
+
+/// An app as stored: its definition plus the bookkeeping Marathon serves with it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AppRecord {
+    pub spec: Arc<AppDefinition>,
+    pub revision: u64,
+    /// Marathon's `version`: the time of this definition.
+    pub version: Timestamp,
+    pub version_info: VersionInfo,
+}
+
+/// A group of the app tree. Groups appear implicitly as the parents of apps, as in Marathon.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GroupRecord {
+    pub id: PathId,
+    pub dependencies: Vec<PathId>,
+    pub enforce_role: bool,
+    pub revision: u64,
+    pub version: Timestamp,
+}
+
+/// What the scheduler wants an instance to be doing (intent), kept apart from what Mesos last
+/// reported (observation); reconcilers act on the difference.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Goal {
+    Running,
+    /// Stopped but kept (a resident instance keeps its reservation).
+    Stopped,
+    /// To be killed and forgotten.
+    Decommissioned,
+}
+
+/// Marathon's instance condition: the last Mesos task state mapped onto the scheduler's view.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Condition {
+    /// Committed as provisioned (write-ahead of the LAUNCH), no status heard yet.
+    Provisioned,
+    Staging,
+    Starting,
+    Running,
+    Killing,
+    Finished,
+    Failed,
+    Killed,
+    Error,
+    Dropped,
+    Unreachable,
+    UnreachableInactive,
+    Gone,
+    Unknown,
+}
+
+/// The last status Mesos reported for an instance's task.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ObservedStatus {
+    pub condition: Condition,
+    pub task_id: TaskId,
+    /// The Mesos status uuid, so a redelivered update is recognised and applied once.
+    pub status_uuid: Option<String>,
+    pub message: Option<String>,
+    pub healthy: Option<bool>,
+    pub since: Timestamp,
+}
+
+/// One replica of an app, pinned to an agent once provisioned.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Instance {
+    pub id: InstanceId,
+    pub app: PathId,
+    /// The app version this instance runs.
+    pub app_version: Timestamp,
+    pub goal: Goal,
+    pub observed: Option<ObservedStatus>,
+    pub agent: Option<AgentId>,
+    pub hostname: Option<String>,
+    pub host_ports: Vec<u32>,
+    /// The incarnation counter of the `._app.<n>` task-id suffix.
+    pub incarnation: u32,
+    pub reservation: Option<ReservationId>,
+    pub revision: u64,
+}
+
+/// A deployment: the plan from the original to the target state, and how far it has got.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Deployment {
+    pub id: DeploymentId,
+    pub version: Timestamp,
+    pub affected_apps: Vec<PathId>,
+    pub steps: Vec<DeploymentStep>,
+    /// Index into `steps` of the step being driven; `steps.len()` when done.
+    pub current_step: usize,
+    pub revision: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeploymentStep {
+    pub actions: Vec<DeploymentAction>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum DeploymentAction {
+    StartApplication { app: PathId },
+    ScaleApplication { app: PathId, instances: u32 },
+    RestartApplication { app: PathId },
+    StopApplication { app: PathId },
+}
+
+/// A Metronome job: its run template (as JSON, shaped by the jobs issue) and its schedules.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobRecord {
+    pub id: JobId,
+    pub spec_json: String,
+    pub schedules: Vec<Schedule>,
+    pub revision: u64,
+}
+
+/// A cron schedule and the instant it fires next. The last fired instant is what stops a second
+/// run of the same instant after a failover.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Schedule {
+    pub id: String,
+    pub cron: String,
+    pub time_zone: String,
+    pub starting_deadline_seconds: u64,
+    pub concurrency_policy: String,
+    pub enabled: bool,
+    pub next_fire_at: Option<Timestamp>,
+    pub last_fired_at: Option<Timestamp>,
+}
+
+/// One run of a job.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobRun {
+    pub id: JobRunId,
+    pub job: JobId,
+    /// The scheduled instant this run is for (None for a run started by hand).
+    pub scheduled_at: Option<Timestamp>,
+    pub status: String,
+    pub created_at: Timestamp,
+    pub finished_at: Option<Timestamp>,
+    pub tasks: Vec<TaskId>,
+    pub revision: u64,
+}
+
+/// A dynamic reservation with its persistent volumes, made for one resident instance.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Reservation {
+    pub id: ReservationId,
+    pub agent: AgentId,
+    pub instance: InstanceId,
+    pub resources_json: String,
+    pub volumes: Vec<String>,
+    pub confirmed: bool,
+    pub revision: u64,
+}
+
+/// Cluster-wide settings changed through the API, replicated like everything else.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClusterSettings {
+    pub framework_id: Option<FrameworkId>,
+    pub revision: u64,
+}

@@ -1,0 +1,234 @@
+//! The state as rows of named tables: what the store persists after each apply, what a snapshot
+//! carries, and what a restarting node loads. Values are MessagePack with named fields, so a
+//! field added later reads as its default from older rows.
+
+use super::app::AppDefinition;
+use super::ids::{DeploymentId, InstanceId, JobId, JobRunId, RequestId, ReservationId};
+use super::path::PathId;
+use super::time::Timestamp;
+use super::{Response, State};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// The tables of the state machine. The names are the redb table names: never rename one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Table {
+    Apps,
+    AppVersions,
+    Groups,
+    Instances,
+    Deployments,
+    Jobs,
+    JobRuns,
+    Reservations,
+    Settings,
+    Requests,
+}
+
+impl Table {
+    pub const ALL: [Table; 10] = [
+        Table::Apps,
+        Table::AppVersions,
+        Table::Groups,
+        Table::Instances,
+        Table::Deployments,
+        Table::Jobs,
+        Table::JobRuns,
+        Table::Reservations,
+        Table::Settings,
+        Table::Requests,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Apps => "sm_apps",
+            Table::AppVersions => "sm_app_versions",
+            Table::Groups => "sm_groups",
+            Table::Instances => "sm_instances",
+            Table::Deployments => "sm_deployments",
+            Table::Jobs => "sm_jobs",
+            Table::JobRuns => "sm_job_runs",
+            Table::Reservations => "sm_reservations",
+            Table::Settings => "sm_settings",
+            Table::Requests => "sm_requests",
+        }
+    }
+}
+
+/// One row: table, key, encoded value.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Row {
+    pub table: Table,
+    pub key: String,
+    #[serde(with = "serde_bytes")]
+    pub value: Vec<u8>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RowError {
+    #[error("row {table:?}/{key}: cannot encode: {source}")]
+    Encode {
+        table: Table,
+        key: String,
+        source: rmp_serde::encode::Error,
+    },
+    #[error("row {table:?}/{key}: cannot decode: {source}")]
+    Decode {
+        table: Table,
+        key: String,
+        source: rmp_serde::decode::Error,
+    },
+    #[error("row {table:?}/{key}: malformed key")]
+    Key { table: Table, key: String },
+}
+
+/// The key of one app version: `<app id>@<millis>`; `@` cannot occur in a path id.
+pub(super) fn version_key(id: &PathId, version: Timestamp) -> String {
+    format!("{id}@{}", version.0)
+}
+
+fn encode<T: Serialize>(table: Table, key: &str, value: &T) -> Result<Vec<u8>, RowError> {
+    rmp_serde::to_vec_named(value).map_err(|source| RowError::Encode {
+        table,
+        key: key.to_string(),
+        source,
+    })
+}
+
+fn decode<'a, T: Deserialize<'a>>(table: Table, key: &str, bytes: &'a [u8]) -> Result<T, RowError> {
+    rmp_serde::from_slice(bytes).map_err(|source| RowError::Decode {
+        table,
+        key: key.to_string(),
+        source,
+    })
+}
+
+fn bad_key(table: Table, key: &str) -> RowError {
+    RowError::Key {
+        table,
+        key: key.to_string(),
+    }
+}
+
+fn path_key(table: Table, key: &str) -> Result<PathId, RowError> {
+    PathId::parse(key, None).map_err(|_| bad_key(table, key))
+}
+
+impl State {
+    /// The current encoded value of a row, or `None` when the row no longer exists.
+    pub fn row(&self, table: Table, key: &str) -> Result<Option<Vec<u8>>, RowError> {
+        let value = match table {
+            Table::Apps => self.apps.get(&path_key(table, key)?).map(|v| encode(table, key, v)),
+            Table::AppVersions => {
+                let (id, version) = split_version_key(key).ok_or_else(|| bad_key(table, key))?;
+                self.app_versions
+                    .get(&(id, version))
+                    .map(|v| encode(table, key, v.as_ref()))
+            }
+            Table::Groups => self.groups.get(&path_key(table, key)?).map(|v| encode(table, key, v)),
+            Table::Instances => self
+                .instances
+                .get(&InstanceId(key.to_string()))
+                .map(|v| encode(table, key, v)),
+            Table::Deployments => self
+                .deployments
+                .get(&DeploymentId(key.to_string()))
+                .map(|v| encode(table, key, v)),
+            Table::Jobs => self.jobs.get(&JobId(key.to_string())).map(|v| encode(table, key, v)),
+            Table::JobRuns => self
+                .job_runs
+                .get(&JobRunId(key.to_string()))
+                .map(|v| encode(table, key, v)),
+            Table::Reservations => self
+                .reservations
+                .get(&ReservationId(key.to_string()))
+                .map(|v| encode(table, key, v)),
+            Table::Settings => Some(encode(table, key, &self.settings)),
+            Table::Requests => self
+                .requests
+                .get(&RequestId(key.to_string()))
+                .map(|v| encode(table, key, v)),
+        };
+        value.transpose()
+    }
+
+    /// Loads one persisted row into the state (restart, snapshot install).
+    pub fn load_row(&mut self, table: Table, key: &str, bytes: &[u8]) -> Result<(), RowError> {
+        match table {
+            Table::Apps => {
+                self.apps.insert(path_key(table, key)?, decode(table, key, bytes)?);
+            }
+            Table::AppVersions => {
+                let id = split_version_key(key).ok_or_else(|| bad_key(table, key))?;
+                let spec: AppDefinition = decode(table, key, bytes)?;
+                self.app_versions.insert(id, Arc::new(spec));
+            }
+            Table::Groups => {
+                self.groups.insert(path_key(table, key)?, decode(table, key, bytes)?);
+            }
+            Table::Instances => {
+                self.instances.insert(InstanceId(key.into()), decode(table, key, bytes)?);
+            }
+            Table::Deployments => {
+                self.deployments.insert(DeploymentId(key.into()), decode(table, key, bytes)?);
+            }
+            Table::Jobs => {
+                self.jobs.insert(JobId(key.into()), decode(table, key, bytes)?);
+            }
+            Table::JobRuns => {
+                self.job_runs.insert(JobRunId(key.into()), decode(table, key, bytes)?);
+            }
+            Table::Reservations => {
+                self.reservations.insert(ReservationId(key.into()), decode(table, key, bytes)?);
+            }
+            Table::Settings => self.settings = decode(table, key, bytes)?,
+            Table::Requests => {
+                let (index, response): (u64, Response) = decode(table, key, bytes)?;
+                let id = RequestId(key.into());
+                self.request_order.insert(index, id.clone());
+                self.requests.insert(id, (index, response));
+            }
+        }
+        Ok(())
+    }
+
+    /// Every row of the state, table by table (snapshots).
+    pub fn rows(&self) -> Result<Vec<Row>, RowError> {
+        let mut keys: Vec<(Table, String)> = Vec::new();
+        keys.extend(self.apps.keys().map(|k| (Table::Apps, k.to_string())));
+        keys.extend(
+            self.app_versions
+                .keys()
+                .map(|(id, v)| (Table::AppVersions, version_key(id, *v))),
+        );
+        keys.extend(self.groups.keys().map(|k| (Table::Groups, k.to_string())));
+        keys.extend(self.instances.keys().map(|k| (Table::Instances, k.0.clone())));
+        keys.extend(self.deployments.keys().map(|k| (Table::Deployments, k.0.clone())));
+        keys.extend(self.jobs.keys().map(|k| (Table::Jobs, k.0.clone())));
+        keys.extend(self.job_runs.keys().map(|k| (Table::JobRuns, k.0.clone())));
+        keys.extend(self.reservations.keys().map(|k| (Table::Reservations, k.0.clone())));
+        keys.push((Table::Settings, String::new()));
+        keys.extend(self.requests.keys().map(|k| (Table::Requests, k.0.clone())));
+        let mut rows = Vec::with_capacity(keys.len());
+        for (table, key) in keys {
+            if let Some(value) = self.row(table, &key)? {
+                rows.push(Row { table, key, value });
+            }
+        }
+        Ok(rows)
+    }
+
+    /// Rebuilds a state from rows (the inverse of [`State::rows`]).
+    pub fn from_rows<'a>(rows: impl IntoIterator<Item = &'a Row>) -> Result<State, RowError> {
+        let mut state = State::default();
+        for row in rows {
+            state.load_row(row.table, &row.key, &row.value)?;
+        }
+        Ok(state)
+    }
+}
+
+fn split_version_key(key: &str) -> Option<(PathId, Timestamp)> {
+    let (id, millis) = key.rsplit_once('@')?;
+    Some((PathId::parse(id, None).ok()?, Timestamp(millis.parse().ok()?)))
+}

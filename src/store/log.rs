@@ -1,0 +1,191 @@
+//! The Raft log, vote and purge point in their own redb file (`raft-log.redb`), so log fsyncs do
+//! not queue behind state-machine commits on redb's single writer.
+//!
+//! Every write is an `Immediate` (fsynced) commit before it is acknowledged: `append` calls the
+//! flush callback only after its one commit for the whole batch.
+
+use super::{block, codec, redb_err};
+use crate::raft::TypeConfig;
+use crate::raft::types::{Entry, LogId, StorageError, Vote};
+use openraft::storage::{LogFlushed, LogState, RaftLogReader, RaftLogStorage};
+use openraft::{ErrorSubject, ErrorVerb, OptionalSend};
+use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
+use std::fmt::Debug;
+use std::ops::{Bound, RangeBounds};
+use std::path::Path;
+use std::sync::Arc;
+
+const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("raft_log");
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new("raft_meta");
+const VOTE_KEY: &str = "vote";
+const PURGED_KEY: &str = "last_purged";
+
+/// A cheap handle to the log file; clones share the database (readers are MVCC snapshots).
+#[derive(Clone)]
+pub struct LogStore {
+    db: Arc<Database>,
+}
+
+impl LogStore {
+    pub fn open(path: &Path) -> Result<LogStore, StorageError> {
+        let db = Database::create(path).map_err(|e| StorageError::from_io_error(
+            ErrorSubject::Logs,
+            ErrorVerb::Read,
+            std::io::Error::other(format!("{}: {e}", path.display())),
+        ))?;
+        let store = LogStore { db: Arc::new(db) };
+        store.write(ErrorSubject::Logs, |txn| {
+            txn.open_table(LOG)?;
+            txn.open_table(META)?;
+            Ok(())
+        })?;
+        Ok(store)
+    }
+
+    /// One durable write transaction.
+    fn write(
+        &self,
+        subject: ErrorSubject<u64>,
+        f: impl FnOnce(&redb::WriteTransaction) -> Result<(), redb::Error>,
+    ) -> Result<(), StorageError> {
+        block(|| {
+            let mut txn = self.db.begin_write().map_err(redb::Error::from)?;
+            txn.set_durability(Durability::Immediate)
+                .map_err(redb::Error::from)?;
+            f(&txn)?;
+            txn.commit().map_err(redb::Error::from)
+        })
+        .map_err(|e| redb_err(subject, ErrorVerb::Write, e))
+    }
+
+    fn read_meta<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StorageError> {
+        let subject = ErrorSubject::Store;
+        let bytes = block(|| -> Result<Option<Vec<u8>>, redb::Error> {
+            let txn = self.db.begin_read()?;
+            let table = txn.open_table(META)?;
+            Ok(table.get(key)?.map(|v| v.value().to_vec()))
+        })
+        .map_err(|e| redb_err(subject.clone(), ErrorVerb::Read, e))?;
+        bytes
+            .map(|b| codec::decode(&b).map_err(|e| redb_err(subject, ErrorVerb::Read, e)))
+            .transpose()
+    }
+
+    fn last_entry_id(&self) -> Result<Option<LogId>, StorageError> {
+        let bytes = block(|| -> Result<Option<Vec<u8>>, redb::Error> {
+            let txn = self.db.begin_read()?;
+            let table = txn.open_table(LOG)?;
+            Ok(table.last()?.map(|(_, v)| v.value().to_vec()))
+        })
+        .map_err(|e| redb_err(ErrorSubject::Logs, ErrorVerb::Read, e))?;
+        let Some(bytes) = bytes else { return Ok(None) };
+        let entry: Entry =
+            codec::decode(&bytes).map_err(|e| redb_err(ErrorSubject::Logs, ErrorVerb::Read, e))?;
+        Ok(Some(entry.log_id))
+    }
+}
+
+impl RaftLogReader<TypeConfig> for LogStore {
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + OptionalSend>(
+        &mut self,
+        range: RB,
+    ) -> Result<Vec<Entry>, StorageError> {
+        let start = match range.start_bound() {
+            Bound::Included(&s) => s,
+            Bound::Excluded(&s) => s + 1,
+            Bound::Unbounded => 0,
+        };
+        let end = match range.end_bound() {
+            Bound::Included(&e) => Bound::Included(e),
+            Bound::Excluded(&e) => Bound::Excluded(e),
+            Bound::Unbounded => Bound::Unbounded,
+        };
+        let raw = block(|| -> Result<Vec<Vec<u8>>, redb::Error> {
+            let txn = self.db.begin_read()?;
+            let table = txn.open_table(LOG)?;
+            let mut out = Vec::new();
+            for item in table.range::<u64>((Bound::Included(start), end))? {
+                let (_, v) = item?;
+                out.push(v.value().to_vec());
+            }
+            Ok(out)
+        })
+        .map_err(|e| redb_err(ErrorSubject::Logs, ErrorVerb::Read, e))?;
+        raw.iter()
+            .map(|b| codec::decode(b).map_err(|e| redb_err(ErrorSubject::Logs, ErrorVerb::Read, e)))
+            .collect()
+    }
+}
+
+impl RaftLogStorage<TypeConfig> for LogStore {
+    type LogReader = LogStore;
+
+    async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, StorageError> {
+        let last_purged_log_id: Option<LogId> = self.read_meta(PURGED_KEY)?;
+        let last_log_id = self.last_entry_id()?.or(last_purged_log_id);
+        Ok(LogState {
+            last_purged_log_id,
+            last_log_id,
+        })
+    }
+
+    async fn get_log_reader(&mut self) -> Self::LogReader {
+        self.clone()
+    }
+
+    async fn save_vote(&mut self, vote: &Vote) -> Result<(), StorageError> {
+        let bytes = codec::encode(vote).map_err(|e| redb_err(ErrorSubject::Vote, ErrorVerb::Write, e))?;
+        self.write(ErrorSubject::Vote, |txn| {
+            txn.open_table(META)?.insert(VOTE_KEY, bytes.as_slice())?;
+            Ok(())
+        })
+    }
+
+    async fn read_vote(&mut self) -> Result<Option<Vote>, StorageError> {
+        self.read_meta(VOTE_KEY)
+    }
+
+    async fn append<I>(&mut self, entries: I, callback: LogFlushed<TypeConfig>) -> Result<(), StorageError>
+    where
+        I: IntoIterator<Item = Entry> + OptionalSend,
+        I::IntoIter: OptionalSend,
+    {
+        let mut encoded = Vec::new();
+        for entry in entries {
+            let bytes = codec::encode(&entry)
+                .map_err(|e| redb_err(ErrorSubject::Logs, ErrorVerb::Write, e))?;
+            encoded.push((entry.log_id.index, bytes));
+        }
+        let result = self.write(ErrorSubject::Logs, |txn| {
+            let mut table = txn.open_table(LOG)?;
+            for (index, bytes) in &encoded {
+                table.insert(*index, bytes.as_slice())?;
+            }
+            Ok(())
+        });
+        match &result {
+            Ok(()) => callback.log_io_completed(Ok(())),
+            Err(e) => callback.log_io_completed(Err(std::io::Error::other(e.to_string()))),
+        }
+        result
+    }
+
+    async fn truncate(&mut self, log_id: LogId) -> Result<(), StorageError> {
+        self.write(ErrorSubject::Logs, |txn| {
+            let mut table = txn.open_table(LOG)?;
+            table.retain_in(log_id.index.., |_, _| false)?;
+            Ok(())
+        })
+    }
+
+    async fn purge(&mut self, log_id: LogId) -> Result<(), StorageError> {
+        let bytes =
+            codec::encode(&log_id).map_err(|e| redb_err(ErrorSubject::Logs, ErrorVerb::Delete, e))?;
+        self.write(ErrorSubject::Logs, |txn| {
+            txn.open_table(META)?.insert(PURGED_KEY, bytes.as_slice())?;
+            let mut table = txn.open_table(LOG)?;
+            table.retain_in(..=log_id.index, |_, _| false)?;
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,343 @@
+//! The state machine on redb (`state.redb`): applies committed entries to the in-memory
+//! [`State`], writes the rows they touched together with the last-applied log id in one durable
+//! transaction (so a restart neither replays nor loses an entry), and publishes the new state to
+//! readers and its events to subscribers.
+
+use super::{SNAPSHOT_FILE, STATE_FILE, block, codec, redb_err};
+use crate::raft::TypeConfig;
+use crate::raft::types::{Entry, LogId, Snapshot, SnapshotMeta, StorageError, StoredMembership};
+use crate::state::{AppliedEvent, Outcome, Response, Row, State, Table};
+use openraft::storage::{RaftSnapshotBuilder, RaftStateMachine};
+use openraft::{EntryPayload, ErrorSubject, ErrorVerb, OptionalSend};
+use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::io::{Cursor, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::sync::{broadcast, watch};
+
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new("sm_meta");
+const LAST_APPLIED_KEY: &str = "last_applied";
+const MEMBERSHIP_KEY: &str = "membership";
+/// Events buffered for slow subscribers; one that falls further behind is told it lagged.
+const EVENT_BUFFER: usize = 8192;
+
+fn table(t: Table) -> TableDefinition<'static, &'static str, &'static [u8]> {
+    TableDefinition::new(t.name())
+}
+
+/// What readers see: the state as of one applied log id.
+#[derive(Clone, Debug, Default)]
+pub struct StateView {
+    pub state: State,
+    pub applied: Option<LogId>,
+    pub membership: StoredMembership,
+}
+
+/// A snapshot as kept on disk: its meta and the encoded rows.
+#[derive(Serialize, Deserialize)]
+struct StoredSnapshot {
+    meta: SnapshotMeta,
+    #[serde(with = "serde_bytes")]
+    data: Vec<u8>,
+}
+
+pub struct StateMachineStore {
+    db: Arc<Database>,
+    dir: PathBuf,
+    current: Arc<StateView>,
+    view: watch::Sender<Arc<StateView>>,
+    events: broadcast::Sender<Arc<AppliedEvent>>,
+}
+
+fn sm_err(verb: ErrorVerb, e: impl std::error::Error + 'static) -> StorageError {
+    redb_err(ErrorSubject::StateMachine, verb, e)
+}
+
+impl StateMachineStore {
+    /// Opens `state.redb` in `dir` and loads every row into memory.
+    pub fn open(dir: &Path) -> Result<StateMachineStore, StorageError> {
+        let path = dir.join(STATE_FILE);
+        let db = Database::create(&path).map_err(|e| sm_err(ErrorVerb::Read, e))?;
+        let current = block(|| load(&db)).map_err(|e| sm_err(ErrorVerb::Read, e))?;
+        let current = Arc::new(current);
+        let (view, _) = watch::channel(Arc::clone(&current));
+        let (events, _) = broadcast::channel(EVENT_BUFFER);
+        Ok(StateMachineStore {
+            db: Arc::new(db),
+            dir: dir.to_path_buf(),
+            current,
+            view,
+            events,
+        })
+    }
+
+    /// The state as of the last applied entry, updated after every applied batch.
+    pub fn subscribe_view(&self) -> watch::Receiver<Arc<StateView>> {
+        self.view.subscribe()
+    }
+
+    /// The sender of applied events; subscribe to it for the event stream.
+    pub fn events(&self) -> broadcast::Sender<Arc<AppliedEvent>> {
+        self.events.clone()
+    }
+
+    fn publish(&mut self, next: StateView) {
+        self.current = Arc::new(next);
+        self.view.send_replace(Arc::clone(&self.current));
+    }
+
+    fn persist(
+        &self,
+        next: &StateView,
+        touched: &BTreeSet<(Table, String)>,
+    ) -> Result<(), StorageError> {
+        let applied = codec::encode(&next.applied).map_err(|e| sm_err(ErrorVerb::Write, e))?;
+        let membership =
+            codec::encode(&next.membership).map_err(|e| sm_err(ErrorVerb::Write, e))?;
+        block(|| -> Result<(), StorageError> {
+            let w = |e: redb::Error| sm_err(ErrorVerb::Write, e);
+            let mut txn = self.db.begin_write().map_err(|e| w(e.into()))?;
+            txn.set_durability(Durability::Immediate)
+                .map_err(|e| w(e.into()))?;
+            {
+                for (t, key) in touched {
+                    let mut tbl = txn.open_table(table(*t)).map_err(|e| w(e.into()))?;
+                    match next.state.row(*t, key).map_err(|e| sm_err(ErrorVerb::Write, e))? {
+                        Some(bytes) => tbl.insert(key.as_str(), bytes.as_slice()).map(drop),
+                        None => tbl.remove(key.as_str()).map(drop),
+                    }
+                    .map_err(|e| w(e.into()))?;
+                }
+                let mut meta = txn.open_table(META).map_err(|e| w(e.into()))?;
+                meta.insert(LAST_APPLIED_KEY, applied.as_slice()).map_err(|e| w(e.into()))?;
+                meta.insert(MEMBERSHIP_KEY, membership.as_slice()).map_err(|e| w(e.into()))?;
+            }
+            txn.commit().map_err(|e| w(e.into()))
+        })
+    }
+
+    fn read_snapshot_file(&self) -> Result<Option<StoredSnapshot>, StorageError> {
+        let path = self.dir.join(SNAPSHOT_FILE);
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(redb_err(ErrorSubject::Snapshot(None), ErrorVerb::Read, e)),
+        };
+        codec::decode(&bytes)
+            .map(Some)
+            .map_err(|e| redb_err(ErrorSubject::Snapshot(None), ErrorVerb::Read, e))
+    }
+}
+
+/// Reads every table of `state.redb` back into a state view.
+fn load(db: &Database) -> Result<StateView, redb::Error> {
+    let mut view = StateView::default();
+    {
+        let txn = db.begin_write()?;
+        for t in Table::ALL {
+            txn.open_table(table(t))?;
+        }
+        txn.open_table(META)?;
+        txn.commit()?;
+    }
+    let txn = db.begin_read()?;
+    for t in Table::ALL {
+        let tbl = txn.open_table(table(t))?;
+        for item in tbl.iter()? {
+            let (k, v) = item?;
+            view.state
+                .load_row(t, k.value(), v.value())
+                .map_err(|e| redb::Error::Corrupted(e.to_string()))?;
+        }
+    }
+    let meta = txn.open_table(META)?;
+    if let Some(v) = meta.get(LAST_APPLIED_KEY)? {
+        view.applied =
+            codec::decode(v.value()).map_err(|e| redb::Error::Corrupted(e.to_string()))?;
+    }
+    if let Some(v) = meta.get(MEMBERSHIP_KEY)? {
+        view.membership =
+            codec::decode(v.value()).map_err(|e| redb::Error::Corrupted(e.to_string()))?;
+    }
+    Ok(view)
+}
+
+/// Writes a file atomically: temporary file, fsync, rename, fsync of the folder.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+impl RaftStateMachine<TypeConfig> for StateMachineStore {
+    type SnapshotBuilder = SnapshotBuilder;
+
+    async fn applied_state(&mut self) -> Result<(Option<LogId>, StoredMembership), StorageError> {
+        Ok((self.current.applied, self.current.membership.clone()))
+    }
+
+    async fn apply<I>(&mut self, entries: I) -> Result<Vec<Response>, StorageError>
+    where
+        I: IntoIterator<Item = Entry> + OptionalSend,
+        I::IntoIter: OptionalSend,
+    {
+        let mut next = StateView::clone(&self.current);
+        let mut touched = BTreeSet::new();
+        let mut events = Vec::new();
+        let mut responses = Vec::new();
+        for entry in entries {
+            next.applied = Some(entry.log_id);
+            match entry.payload {
+                EntryPayload::Blank => responses.push(Ok(Outcome::NoCommand)),
+                EntryPayload::Normal(request) => {
+                    let index = entry.log_id.index;
+                    let (response, applied) = next.state.apply(index, &request);
+                    touched.extend(applied.touched);
+                    events.extend(applied.events.into_iter().map(|event| AppliedEvent {
+                        index,
+                        time: request.time,
+                        event,
+                    }));
+                    responses.push(response);
+                }
+                EntryPayload::Membership(m) => {
+                    next.membership = StoredMembership::new(Some(entry.log_id), m);
+                    responses.push(Ok(Outcome::NoCommand));
+                }
+            }
+        }
+        if responses.is_empty() {
+            return Ok(responses);
+        }
+        self.persist(&next, &touched)?;
+        self.publish(next);
+        for event in events {
+            // No subscriber is not an error: events are for whoever listens now.
+            let _ = self.events.send(Arc::new(event));
+        }
+        Ok(responses)
+    }
+
+    async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
+        SnapshotBuilder {
+            view: Arc::clone(&self.current),
+            dir: self.dir.clone(),
+        }
+    }
+
+    async fn begin_receiving_snapshot(&mut self) -> Result<Box<Cursor<Vec<u8>>>, StorageError> {
+        Ok(Box::new(Cursor::new(Vec::new())))
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        meta: &SnapshotMeta,
+        snapshot: Box<Cursor<Vec<u8>>>,
+    ) -> Result<(), StorageError> {
+        let data = snapshot.into_inner();
+        let snap_err = |e: &dyn std::fmt::Display| {
+            redb_err(
+                ErrorSubject::Snapshot(Some(meta.signature())),
+                ErrorVerb::Read,
+                std::io::Error::other(e.to_string()),
+            )
+        };
+        let rows: Vec<Row> = codec::decode(&data).map_err(|e| snap_err(&e))?;
+        let state = State::from_rows(&rows).map_err(|e| snap_err(&e))?;
+        let next = StateView {
+            state,
+            applied: meta.last_log_id,
+            membership: meta.last_membership.clone(),
+        };
+        let applied = codec::encode(&next.applied).map_err(|e| sm_err(ErrorVerb::Write, e))?;
+        let membership =
+            codec::encode(&next.membership).map_err(|e| sm_err(ErrorVerb::Write, e))?;
+        block(|| -> Result<(), redb::Error> {
+            let mut txn = self.db.begin_write()?;
+            txn.set_durability(Durability::Immediate)
+                ?;
+            for t in Table::ALL {
+                txn.delete_table(table(t))?;
+                txn.open_table(table(t))?;
+            }
+            for row in &rows {
+                txn.open_table(table(row.table))?
+                    .insert(row.key.as_str(), row.value.as_slice())?;
+            }
+            {
+                let mut m = txn.open_table(META)?;
+                m.insert(LAST_APPLIED_KEY, applied.as_slice())?;
+                m.insert(MEMBERSHIP_KEY, membership.as_slice())?;
+            }
+            txn.commit()?;
+            Ok(())
+        })
+        .map_err(|e| sm_err(ErrorVerb::Write, e))?;
+        let stored = StoredSnapshot {
+            meta: meta.clone(),
+            data,
+        };
+        let bytes = codec::encode(&stored).map_err(|e| sm_err(ErrorVerb::Write, e))?;
+        block(|| write_atomically(&self.dir.join(SNAPSHOT_FILE), &bytes)).map_err(|e| {
+            redb_err(ErrorSubject::Snapshot(Some(meta.signature())), ErrorVerb::Write, e)
+        })?;
+        self.publish(next);
+        Ok(())
+    }
+
+    async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot>, StorageError> {
+        Ok(self.read_snapshot_file()?.map(|s| Snapshot {
+            meta: s.meta,
+            snapshot: Box::new(Cursor::new(s.data)),
+        }))
+    }
+}
+
+/// Builds a snapshot from a point-in-time view (an O(1) clone), so `apply` goes on meanwhile.
+pub struct SnapshotBuilder {
+    view: Arc<StateView>,
+    dir: PathBuf,
+}
+
+impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
+    async fn build_snapshot(&mut self) -> Result<Snapshot, StorageError> {
+        let view = Arc::clone(&self.view);
+        let dir = self.dir.clone();
+        let stored = tokio::task::spawn_blocking(move || -> Result<StoredSnapshot, StorageError> {
+            let rows = view.state.rows().map_err(|e| sm_err(ErrorVerb::Read, e))?;
+            let data = codec::encode(&rows).map_err(|e| sm_err(ErrorVerb::Read, e))?;
+            let snapshot_id = match view.applied {
+                Some(id) => format!("{}-{}-{}", id.leader_id.term, id.index, rows.len()),
+                None => "empty".to_string(),
+            };
+            let stored = StoredSnapshot {
+                meta: SnapshotMeta {
+                    last_log_id: view.applied,
+                    last_membership: view.membership.clone(),
+                    snapshot_id,
+                },
+                data,
+            };
+            let bytes = codec::encode(&stored).map_err(|e| sm_err(ErrorVerb::Write, e))?;
+            write_atomically(&dir.join(SNAPSHOT_FILE), &bytes)
+                .map_err(|e| redb_err(ErrorSubject::Snapshot(None), ErrorVerb::Write, e))?;
+            Ok(stored)
+        })
+        .await
+        .map_err(|e| sm_err(ErrorVerb::Write, e))??;
+        Ok(Snapshot {
+            meta: stored.meta,
+            snapshot: Box::new(Cursor::new(stored.data)),
+        })
+    }
+}
