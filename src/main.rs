@@ -1,1 +1,193 @@
-fn main() {}
+//! The `baton` binary: a scheduler node, the embedded development cluster, the command-line
+//! client and the benchmarks, as subcommands.
+
+use anyhow::Context;
+use baton::cli::{self, AppCommand, ClusterCommand};
+use baton::config::{Config, LogFormat, Overrides};
+use baton::node::{self, Bootstrap};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, Parser)]
+#[command(name = "baton", version, about = "A highly available scheduler for Apache Mesos")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum LogFormatArg {
+    Text,
+    Json,
+}
+
+impl From<LogFormatArg> for LogFormat {
+    fn from(f: LogFormatArg) -> LogFormat {
+        match f {
+            LogFormatArg::Text => LogFormat::Text,
+            LogFormatArg::Json => LogFormat::Json,
+        }
+    }
+}
+
+/// Where the client commands find the cluster.
+#[derive(Debug, clap::Args)]
+struct ClientArgs {
+    /// Comma-separated gRPC addresses of the cluster's nodes; the next one is tried when one is down.
+    #[arg(
+        long,
+        env = "BATON_ENDPOINTS",
+        default_value = "127.0.0.1:9101,127.0.0.1:9102,127.0.0.1:9103"
+    )]
+    endpoints: String,
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Runs one scheduler node of a cluster.
+    Node {
+        #[arg(long)]
+        config: PathBuf,
+        /// Overrides `node.data_dir`.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Overrides `mesos.master`: comma-separated master URLs.
+        #[arg(long)]
+        mesos_master: Option<String>,
+        #[arg(long, value_enum)]
+        log_format: Option<LogFormatArg>,
+        /// Do not initialise the cluster: wait to be added with `baton cluster add`.
+        #[arg(long)]
+        join: bool,
+    },
+    /// Runs a single-node cluster in this process, with data in a local folder.
+    Dev {
+        #[arg(long, default_value = "data/dev")]
+        data_dir: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        http: SocketAddr,
+        #[arg(long, default_value = "127.0.0.1:9090")]
+        grpc: SocketAddr,
+        #[arg(long, default_value = "127.0.0.1:7100")]
+        peer: SocketAddr,
+        #[arg(long, value_enum, default_value = "text")]
+        log_format: LogFormatArg,
+    },
+    /// Cluster membership and leadership.
+    Cluster {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[command(subcommand)]
+        command: ClusterCommand,
+    },
+    /// App definitions.
+    App {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[command(subcommand)]
+        command: AppCommand,
+    },
+    /// Benchmarks that start real clusters and print their figures.
+    Bench {
+        #[command(subcommand)]
+        command: baton::bench::BenchCommand,
+    },
+}
+
+fn init_logging(format: LogFormat, filter: Option<&str>) {
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .or(filter.map(String::from))
+        .unwrap_or_else(|| "info,openraft=warn".to_string());
+    let filter = tracing_subscriber::EnvFilter::try_new(&filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+/// Cancels the token on SIGTERM or SIGINT.
+fn stop_on_signal(token: CancellationToken) -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM: stopping"),
+            _ = int.recv() => tracing::info!("SIGINT: stopping"),
+        }
+        token.cancel();
+    });
+    Ok(())
+}
+
+async fn run_node(config: Config, bootstrap: Bootstrap) -> anyhow::Result<()> {
+    let shutdown = CancellationToken::new();
+    stop_on_signal(shutdown.clone())?;
+    node::run(config, bootstrap, shutdown, None).await
+}
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    if let Err(e) = run(cli).await {
+        eprintln!("baton: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Node {
+            config,
+            data_dir,
+            mesos_master,
+            log_format,
+            join,
+        } => {
+            let overrides = Overrides {
+                data_dir,
+                mesos_master,
+                log_format: log_format.map(Into::into),
+            };
+            let config = match Config::load(&config, overrides) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("baton: {e}");
+                    std::process::exit(2);
+                }
+            };
+            init_logging(config.log.format, config.log.filter.as_deref());
+            let bootstrap = if join { Bootstrap::Join } else { Bootstrap::Members };
+            run_node(config, bootstrap).await
+        }
+        Command::Dev {
+            data_dir,
+            http,
+            grpc,
+            peer,
+            log_format,
+        } => {
+            init_logging(log_format.into(), None);
+            let config = Config::single_node(data_dir, peer, grpc, http);
+            println!("baton dev: REST on http://{http}, gRPC on {grpc}, data in {}", config.node.data_dir.display());
+            run_node(config, Bootstrap::Members).await
+        }
+        Command::Cluster { client, command } => {
+            let c = cli::Client::new(&client.endpoints).context("bad --endpoints")?;
+            cli::run_cluster(&c, command, client.json).await
+        }
+        Command::App { client, command } => {
+            let c = cli::Client::new(&client.endpoints).context("bad --endpoints")?;
+            cli::run_app(&c, command, client.json).await
+        }
+        Command::Bench { command } => baton::bench::run(command).await,
+    }
+}

@@ -23,7 +23,7 @@ impl State {
             Command::DeleteApp {
                 id,
                 expected_revision,
-            } => self.delete_app(id, *expected_revision, applied),
+            } => self.delete_app(request.time, id, *expected_revision, applied),
             Command::SetFrameworkId { id } => self.set_framework_id(id, applied),
         }
     }
@@ -173,6 +173,7 @@ impl State {
 
     fn delete_app(
         &mut self,
+        time: Timestamp,
         id: &PathId,
         expected_revision: Option<u64>,
         applied: &mut Applied,
@@ -200,6 +201,7 @@ impl State {
         Ok(Outcome::AppDeleted {
             id: id.clone(),
             revision,
+            version: time,
         })
     }
 

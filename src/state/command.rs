@@ -61,7 +61,12 @@ pub enum Command {
 pub enum Outcome {
     /// The app as stored after the command (created: `revision == 1`).
     App { app: AppRecord, created: bool },
-    AppDeleted { id: PathId, revision: u64 },
+    /// `version`: the time of the deletion (Marathon answers with a new root version).
+    AppDeleted {
+        id: PathId,
+        revision: u64,
+        version: Timestamp,
+    },
     FrameworkId { id: FrameworkId },
     /// The entry carried no command (Raft's blank and membership entries).
     NoCommand,

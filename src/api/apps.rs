@@ -1,0 +1,149 @@
+//! App operations shared by REST and gRPC: parse and validate the definition, build the command,
+//! propose it; and the Marathon `AppInfo` document both front ends serve.
+
+use super::{Api, ApiError};
+use crate::state::app::{AppInput, parse_app};
+use crate::state::ids::RequestId;
+use crate::state::model::AppRecord;
+use crate::state::path::PathId;
+use crate::state::{Command, Outcome, PutMode, Rejection};
+use serde_json::{Value, json};
+
+/// How often an update retries its internal compare-and-set when a concurrent write moved the
+/// app under it (only when the caller gave no `expected_revision` of its own).
+const UPDATE_ATTEMPTS: usize = 3;
+
+/// Marathon's AppInfo: the definition plus version, versionInfo, counts and deployments.
+/// Tasks are embedded by the caller when asked for.
+pub fn app_info(record: &AppRecord) -> Value {
+    let mut doc = record.spec.to_marathon_json();
+    if let Value::Object(map) = &mut doc {
+        map.insert("version".into(), json!(record.version.to_string()));
+        map.insert(
+            "versionInfo".into(),
+            json!({
+                "lastScalingAt": record.version_info.last_scaling_at.to_string(),
+                "lastConfigChangeAt": record.version_info.last_config_change_at.to_string(),
+            }),
+        );
+        for counter in ["tasksStaged", "tasksRunning", "tasksHealthy", "tasksUnhealthy"] {
+            map.insert(counter.into(), json!(0));
+        }
+        map.insert("deployments".into(), json!([]));
+    }
+    doc
+}
+
+/// Parses an app id from a URL path segment (always absolute).
+pub fn path_id(raw: &str) -> Result<PathId, ApiError> {
+    PathId::parse(&format!("/{}", raw.trim_start_matches('/')), None)
+        .map_err(|e| ApiError::BadRequest(format!("invalid app id '{raw}': {e}")))
+}
+
+fn expect_app(outcome: Outcome) -> Result<(AppRecord, bool), ApiError> {
+    match outcome {
+        Outcome::App { app, created } => Ok((app, created)),
+        other => Err(ApiError::Internal(format!("unexpected outcome {other:?}"))),
+    }
+}
+
+/// POST: creates an app; refused when it exists.
+pub async fn create(
+    api: &Api,
+    body: &[u8],
+    request_id: Option<RequestId>,
+) -> Result<AppRecord, ApiError> {
+    let app = parse_app(body, AppInput::Create)?;
+    let outcome = api
+        .propose(
+            request_id,
+            Command::PutApp {
+                app,
+                expected_revision: None,
+                mode: PutMode::Create,
+            },
+        )
+        .await?;
+    Ok(expect_app(outcome)?.0)
+}
+
+/// How an update treats the stored app.
+pub struct UpdateOptions {
+    /// Merge the body into the stored app (Marathon's default) rather than replace it.
+    pub partial: bool,
+    /// Create the app when it does not exist (PUT) instead of answering 404 (PATCH).
+    pub create_if_missing: bool,
+    /// The caller's optimistic-concurrency check, when it made one.
+    pub expected_revision: Option<u64>,
+    pub request_id: Option<RequestId>,
+}
+
+/// PUT/PATCH: updates (or creates) an app. Returns the stored app and whether it was created.
+/// Runs on the leader, whose applied state holds every committed write it acknowledged; a
+/// write that lands between our read and our proposal is caught by the revision check.
+pub async fn update(
+    api: &Api,
+    id: &PathId,
+    body: &[u8],
+    options: UpdateOptions,
+) -> Result<(AppRecord, bool), ApiError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let view = api.read(super::Consistency::Linearizable).await?;
+        let existing = view.state.app(id);
+        if existing.is_none() && !options.create_if_missing {
+            return Err(Rejection::AppNotFound(id.clone()).into());
+        }
+        let input = match existing {
+            Some(record) if options.partial => AppInput::Merge {
+                id,
+                existing: &record.spec,
+            },
+            _ => AppInput::Replace { id },
+        };
+        let app = parse_app(body, input)?;
+        let expected = options
+            .expected_revision
+            .or(Some(existing.map_or(0, |r| r.revision)));
+        let result = api
+            .propose(
+                options.request_id.clone(),
+                Command::PutApp {
+                    app,
+                    expected_revision: expected,
+                    mode: PutMode::Upsert,
+                },
+            )
+            .await;
+        match result {
+            Err(ApiError::Rejected(Rejection::RevisionConflict { .. }))
+                if options.expected_revision.is_none() && attempt < UPDATE_ATTEMPTS => {}
+            other => return expect_app(other?),
+        }
+    }
+}
+
+/// DELETE: removes an app and its version history. Returns the revision it had and the time.
+pub async fn delete(
+    api: &Api,
+    id: &PathId,
+    expected_revision: Option<u64>,
+    request_id: Option<RequestId>,
+) -> Result<(u64, crate::state::time::Timestamp), ApiError> {
+    let outcome = api
+        .propose(
+            request_id,
+            Command::DeleteApp {
+                id: id.clone(),
+                expected_revision,
+            },
+        )
+        .await?;
+    match outcome {
+        Outcome::AppDeleted {
+            revision, version, ..
+        } => Ok((revision, version)),
+        other => Err(ApiError::Internal(format!("unexpected outcome {other:?}"))),
+    }
+}

@@ -1,0 +1,141 @@
+//! `AppService`: app definitions over gRPC, as the same Marathon JSON documents REST serves.
+
+use super::{Route, Router, forwarded, leader_unreachable};
+use crate::api::apps::{self, UpdateOptions};
+use crate::api::{Api, ApiError, Consistency};
+use crate::proto::v1::app_service_client::AppServiceClient;
+use crate::proto::v1::app_service_server::AppService;
+use crate::proto::v1::{
+    App, CreateAppRequest, DeleteAppReply, DeleteAppRequest, GetAppRequest, ListAppsReply,
+    ListAppsRequest, UpdateAppRequest,
+};
+use crate::state::ids::RequestId;
+use crate::state::model::AppRecord;
+use crate::state::path::PathId;
+use tonic::{Request, Response, Status};
+
+pub struct AppApi {
+    router: Router,
+}
+
+impl AppApi {
+    pub fn new(router: Router) -> AppApi {
+        AppApi { router }
+    }
+
+    fn api(&self) -> &Api {
+        &self.router.api
+    }
+}
+
+fn to_proto(record: &AppRecord) -> App {
+    App {
+        id: record.spec.id.to_string(),
+        definition_json: apps::app_info(record).to_string(),
+        revision: record.revision,
+        version: record.version.to_string(),
+    }
+}
+
+fn request_id(raw: &str) -> Option<RequestId> {
+    (!raw.is_empty()).then(|| RequestId(raw.to_string()))
+}
+
+fn revision(raw: u64) -> Option<u64> {
+    (raw != 0).then_some(raw)
+}
+
+fn consistency(raw: i32) -> Consistency {
+    match crate::proto::v1::Consistency::try_from(raw) {
+        Ok(crate::proto::v1::Consistency::Stale) => Consistency::Stale,
+        _ => Consistency::Linearizable,
+    }
+}
+
+fn app_id(raw: &str) -> Result<PathId, ApiError> {
+    apps::path_id(raw)
+}
+
+/// Serves a call here or forwards it: `$local` is the local handler, `$method` the client call.
+macro_rules! route {
+    ($self:ident, $request:ident, $method:ident, $local:expr) => {
+        match $self.router.route(&$request).await? {
+            Route::Leader(channel) => AppServiceClient::new(channel)
+                .$method(forwarded($self.api().id(), $request))
+                .await
+                .map_err(leader_unreachable),
+            Route::Local => {
+                let message = $request.into_inner();
+                let result: Result<_, ApiError> = $local(message).await;
+                result.map(Response::new).map_err(Status::from)
+            }
+        }
+    };
+}
+
+#[tonic::async_trait]
+impl AppService for AppApi {
+    async fn create_app(&self, request: Request<CreateAppRequest>) -> Result<Response<App>, Status> {
+        route!(self, request, create_app, |m: CreateAppRequest| async move {
+            let record = apps::create(self.api(), m.definition_json.as_bytes(), request_id(&m.request_id)).await?;
+            Ok(to_proto(&record))
+        })
+    }
+
+    async fn get_app(&self, request: Request<GetAppRequest>) -> Result<Response<App>, Status> {
+        let stale = consistency(request.get_ref().consistency) == Consistency::Stale;
+        let get = |m: GetAppRequest| async move {
+            let id = app_id(&m.id)?;
+            let view = self.api().read(consistency(m.consistency)).await?;
+            let record = view
+                .state
+                .app(&id)
+                .ok_or(ApiError::Rejected(crate::state::Rejection::AppNotFound(id.clone())))?;
+            Ok::<_, ApiError>(to_proto(record))
+        };
+        if stale {
+            return get(request.into_inner()).await.map(Response::new).map_err(Status::from);
+        }
+        route!(self, request, get_app, get)
+    }
+
+    async fn list_apps(&self, request: Request<ListAppsRequest>) -> Result<Response<ListAppsReply>, Status> {
+        let stale = consistency(request.get_ref().consistency) == Consistency::Stale;
+        let list = |m: ListAppsRequest| async move {
+            let view = self.api().read(consistency(m.consistency)).await?;
+            let apps = if m.prefix.is_empty() {
+                view.state.apps().map(to_proto).collect()
+            } else {
+                let group = app_id(&m.prefix)?;
+                view.state.apps_under(&group).map(to_proto).collect()
+            };
+            Ok::<_, ApiError>(ListAppsReply { apps })
+        };
+        if stale {
+            return list(request.into_inner()).await.map(Response::new).map_err(Status::from);
+        }
+        route!(self, request, list_apps, list)
+    }
+
+    async fn update_app(&self, request: Request<UpdateAppRequest>) -> Result<Response<App>, Status> {
+        route!(self, request, update_app, |m: UpdateAppRequest| async move {
+            let id = app_id(&m.id)?;
+            let options = UpdateOptions {
+                partial: false,
+                create_if_missing: m.create_if_missing,
+                expected_revision: revision(m.expected_revision),
+                request_id: request_id(&m.request_id),
+            };
+            let (record, _) = apps::update(self.api(), &id, m.definition_json.as_bytes(), options).await?;
+            Ok(to_proto(&record))
+        })
+    }
+
+    async fn delete_app(&self, request: Request<DeleteAppRequest>) -> Result<Response<DeleteAppReply>, Status> {
+        route!(self, request, delete_app, |m: DeleteAppRequest| async move {
+            let id = app_id(&m.id)?;
+            let (revision, _) = apps::delete(self.api(), &id, revision(m.expected_revision), request_id(&m.request_id)).await?;
+            Ok(DeleteAppReply { id: id.to_string(), revision })
+        })
+    }
+}

@@ -1,0 +1,231 @@
+//! `/v2/apps`: app definitions, stored, versioned and replicated.
+
+use super::Rest;
+use crate::api::apps::{self, UpdateOptions, app_info, path_id};
+use crate::api::{ApiError, Consistency};
+use crate::state::Rejection;
+use crate::state::ids::RequestId;
+use crate::state::path::PathId;
+use crate::state::time::Timestamp;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// Query parameters the app routes understand; anything else is refused.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AppQuery {
+    consistency: Option<String>,
+    /// Case-insensitive substring filters of `GET /v2/apps`.
+    id: Option<String>,
+    cmd: Option<String>,
+    /// Accepted for Marathon clients; the counts and deployments are always embedded.
+    embed: Option<String>,
+    partial_update: Option<bool>,
+    /// Accepted for Marathon clients; no deployment can block a write until deployments exist.
+    force: Option<bool>,
+}
+
+impl AppQuery {
+    fn consistency(&self) -> Result<Consistency, ApiError> {
+        match self.consistency.as_deref() {
+            None | Some("linearizable") => Ok(Consistency::Linearizable),
+            Some("stale") => Ok(Consistency::Stale),
+            Some(other) => Err(ApiError::BadRequest(format!(
+                "consistency must be 'stale' or 'linearizable', not '{other}'"
+            ))),
+        }
+    }
+}
+
+fn query(q: Result<Query<AppQuery>, axum::extract::rejection::QueryRejection>) -> Result<AppQuery, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let _ = (&q.embed, q.force);
+    Ok(q)
+}
+
+/// The idempotency key a client may send with a write.
+fn request_id(headers: &HeaderMap) -> Option<RequestId> {
+    headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| RequestId(v.to_string()))
+}
+
+pub async fn list(
+    State(rest): State<Rest>,
+    q: Result<Query<AppQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let q = query(q)?;
+    let view = rest.api.read(q.consistency()?).await?;
+    let id_filter = q.id.as_deref().map(str::to_lowercase);
+    let cmd_filter = q.cmd.as_deref().map(str::to_lowercase);
+    let apps: Vec<Value> = view
+        .state
+        .apps()
+        .filter(|a| {
+            id_filter
+                .as_deref()
+                .is_none_or(|f| a.spec.id.as_str().to_lowercase().contains(f))
+        })
+        .filter(|a| {
+            cmd_filter.as_deref().is_none_or(|f| {
+                a.spec
+                    .to_marathon_json()
+                    .get("cmd")
+                    .and_then(Value::as_str)
+                    .is_some_and(|c| c.to_lowercase().contains(f))
+            })
+        })
+        .map(app_info)
+        .collect();
+    Ok(Json(json!({ "apps": apps })))
+}
+
+pub async fn create(
+    State(rest): State<Rest>,
+    headers: HeaderMap,
+    q: Result<Query<AppQuery>, axum::extract::rejection::QueryRejection>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    query(q)?;
+    let record = apps::create(&rest.api, &body, request_id(&headers)).await?;
+    let mut doc = app_info(&record);
+    doc["tasks"] = json!([]);
+    Ok(created(&record.spec.id, doc))
+}
+
+fn created(id: &PathId, doc: Value) -> Response {
+    let location = format!("/v2/apps{id}");
+    (
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(doc),
+    )
+        .into_response()
+}
+
+/// What a path under `/v2/apps/` names.
+enum AppPath {
+    App(PathId),
+    Versions(PathId),
+    Version(PathId, String),
+}
+
+fn parse_path(raw: &str) -> Result<AppPath, ApiError> {
+    let raw = raw.trim_end_matches('/');
+    if let Some(app) = raw.strip_suffix("/versions") {
+        return Ok(AppPath::Versions(path_id(app)?));
+    }
+    if let Some((app, version)) = raw.rsplit_once("/versions/") {
+        return Ok(AppPath::Version(path_id(app)?, version.to_string()));
+    }
+    Ok(AppPath::App(path_id(raw)?))
+}
+
+fn only_app(raw: &str) -> Result<PathId, ApiError> {
+    match parse_path(raw)? {
+        AppPath::App(id) => Ok(id),
+        _ => Err(ApiError::BadRequest(format!("/v2/apps/{raw} takes only GET"))),
+    }
+}
+
+pub async fn get(
+    State(rest): State<Rest>,
+    Path(raw): Path<String>,
+    q: Result<Query<AppQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let q = query(q)?;
+    let path = parse_path(&raw)?;
+    let view = rest.api.read(q.consistency()?).await?;
+    let state = &view.state;
+    let not_found = |id: &PathId| ApiError::Rejected(Rejection::AppNotFound(id.clone()));
+    match path {
+        AppPath::App(id) => {
+            let record = state.app(&id).ok_or_else(|| not_found(&id))?;
+            let mut doc = app_info(record);
+            doc["tasks"] = json!([]);
+            Ok(Json(json!({ "app": doc })))
+        }
+        AppPath::Versions(id) => {
+            state.app(&id).ok_or_else(|| not_found(&id))?;
+            let mut versions: Vec<String> =
+                state.app_versions(&id).iter().map(|v| v.to_string()).collect();
+            versions.reverse();
+            Ok(Json(json!({ "versions": versions })))
+        }
+        AppPath::Version(id, raw_version) => {
+            let version = Timestamp::parse(&raw_version).ok_or_else(|| {
+                ApiError::BadRequest(format!("'{raw_version}' is not an ISO-8601 version"))
+            })?;
+            let spec = state.app_version(&id, version).ok_or_else(|| {
+                ApiError::NotFound(format!("App '{id}' does not exist in version {raw_version}"))
+            })?;
+            let mut doc = spec.to_marathon_json();
+            doc["version"] = json!(version.to_string());
+            Ok(Json(doc))
+        }
+    }
+}
+
+async fn update(
+    rest: Rest,
+    raw: String,
+    headers: HeaderMap,
+    q: AppQuery,
+    body: Bytes,
+    create_if_missing: bool,
+) -> Result<Response, ApiError> {
+    let id = only_app(&raw)?;
+    let options = UpdateOptions {
+        partial: q.partial_update.unwrap_or(true),
+        create_if_missing,
+        expected_revision: None,
+        request_id: request_id(&headers),
+    };
+    let (record, was_created) = apps::update(&rest.api, &id, &body, options).await?;
+    let result = json!({ "version": record.version.to_string() });
+    Ok(if was_created {
+        created(&id, result)
+    } else {
+        Json(result).into_response()
+    })
+}
+
+pub async fn put(
+    State(rest): State<Rest>,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+    q: Result<Query<AppQuery>, axum::extract::rejection::QueryRejection>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    update(rest, raw, headers, query(q)?, body, true).await
+}
+
+pub async fn patch(
+    State(rest): State<Rest>,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+    q: Result<Query<AppQuery>, axum::extract::rejection::QueryRejection>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let mut q = query(q)?;
+    q.partial_update = Some(true);
+    update(rest, raw, headers, q, body, false).await
+}
+
+pub async fn delete(
+    State(rest): State<Rest>,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+    q: Result<Query<AppQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    query(q)?;
+    let id = only_app(&raw)?;
+    let (_, version) = apps::delete(&rest.api, &id, None, request_id(&headers)).await?;
+    Ok(Json(json!({ "version": version.to_string() })))
+}

@@ -1,0 +1,61 @@
+//! The REST front end, wire-compatible with Marathon's `/v2`. A follower proxies what it cannot
+//! serve to the leader's HTTP port as Marathon does (`X-Marathon-Via` marks a proxied request,
+//! and a proxied request is never proxied again); the leader marks its answers with
+//! `X-Marathon-Leader`.
+
+mod apps;
+mod proxy;
+mod system;
+
+use super::Api;
+use axum::Router;
+use axum::routing::get;
+
+/// What the REST handlers share.
+#[derive(Clone)]
+pub struct Rest {
+    pub api: Api,
+    pub info: NodeInfo,
+    proxy: proxy::Proxy,
+}
+
+/// Facts about this node that `/v2/info` reports.
+#[derive(Clone, Debug)]
+pub struct NodeInfo {
+    /// This node's own HTTP `host:port`.
+    pub http: String,
+    pub mesos_masters: Vec<String>,
+    pub framework_name: String,
+    pub failover_timeout_secs: u64,
+    pub mesos_role: String,
+    pub mesos_user: Option<String>,
+}
+
+pub fn router(api: Api, info: NodeInfo) -> Router {
+    let state = Rest {
+        proxy: proxy::Proxy::new(&info.http),
+        api,
+        info,
+    };
+    Router::new()
+        .route("/ping", get(system::ping))
+        .route(
+            "/v2/leader",
+            get(system::get_leader).delete(system::abdicate),
+        )
+        .route("/v2/info", get(system::info))
+        .route("/v2/apps", get(apps::list).post(apps::create))
+        .route(
+            "/v2/apps/{*id}",
+            get(apps::get)
+                .put(apps::put)
+                .patch(apps::patch)
+                .delete(apps::delete),
+        )
+        .fallback(system::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            proxy::leader_or_proxy,
+        ))
+        .with_state(state)
+}

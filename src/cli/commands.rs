@@ -1,0 +1,219 @@
+//! `baton cluster …` and `baton app …`: argument shapes and what each prints.
+
+use super::Client;
+use crate::proto::v1::app_service_client::AppServiceClient;
+use crate::proto::v1::cluster_service_client::ClusterServiceClient;
+use crate::proto::v1::{
+    AbdicateRequest, AddNodeRequest, App, Consistency, CreateAppRequest, DeleteAppRequest,
+    GetAppRequest, ListAppsRequest, RemoveNodeRequest, Role, StatusRequest, UpdateAppRequest,
+};
+use anyhow::Context;
+use clap::Subcommand;
+use std::path::PathBuf;
+
+#[derive(Debug, Subcommand)]
+pub enum ClusterCommand {
+    /// This node's view: role, term, leader, members, applied index.
+    Status,
+    /// Adds a node (as a learner, then a voter unless --learner).
+    Add {
+        #[arg(long)]
+        id: u64,
+        /// Its peer (Raft) address, host:port.
+        #[arg(long)]
+        peer: String,
+        #[arg(long)]
+        grpc: String,
+        #[arg(long)]
+        http: String,
+        /// Keep it a non-voting learner.
+        #[arg(long)]
+        learner: bool,
+    },
+    /// Removes a node from the cluster.
+    Remove {
+        #[arg(long)]
+        id: u64,
+    },
+    /// Asks the leader to give up leadership.
+    Abdicate,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AppCommand {
+    /// Creates an app from a Marathon app definition (JSON file, or - for stdin).
+    Create { file: PathBuf },
+    /// Shows one app.
+    Show {
+        id: String,
+        /// Read this node's own state instead of asking the leader.
+        #[arg(long)]
+        stale: bool,
+    },
+    /// Lists apps (optionally those under a group).
+    List {
+        #[arg(long)]
+        prefix: Option<String>,
+        #[arg(long)]
+        stale: bool,
+    },
+    /// Replaces an app's definition (creates it when missing).
+    Update {
+        id: String,
+        file: PathBuf,
+        /// Refuse unless the stored revision is this one.
+        #[arg(long)]
+        expected_revision: Option<u64>,
+    },
+    /// Deletes an app.
+    Delete {
+        id: String,
+        #[arg(long)]
+        expected_revision: Option<u64>,
+    },
+}
+
+fn read_file(path: &PathBuf) -> anyhow::Result<String> {
+    if path.as_os_str() == "-" {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)?;
+        return Ok(s);
+    }
+    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+fn print_app(app: &App, json: bool) -> anyhow::Result<()> {
+    if json {
+        let doc: serde_json::Value = serde_json::from_str(&app.definition_json)?;
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    } else {
+        println!("{}\trevision {}\tversion {}", app.id, app.revision, app.version);
+    }
+    Ok(())
+}
+
+fn consistency(stale: bool) -> i32 {
+    if stale {
+        Consistency::Stale as i32
+    } else {
+        Consistency::Linearizable as i32
+    }
+}
+
+pub async fn run_cluster(client: &Client, command: ClusterCommand, json: bool) -> anyhow::Result<()> {
+    match command {
+        ClusterCommand::Status => {
+            let s = client
+                .call(|c| async move { ClusterServiceClient::new(c).status(StatusRequest {}).await })
+                .await?;
+            if json {
+                let members: Vec<_> = s
+                    .members
+                    .iter()
+                    .map(|m| serde_json::json!({"id": m.id, "peer": m.peer_addr, "grpc": m.grpc_addr, "http": m.http_addr, "voter": m.voter}))
+                    .collect();
+                let role = Role::try_from(s.role).unwrap_or(Role::Unspecified).as_str_name();
+                println!(
+                    "{}",
+                    serde_json::json!({"node_id": s.node_id, "role": role, "term": s.term, "leader_id": s.leader_id,
+                        "last_applied_index": s.last_applied_index, "last_log_index": s.last_log_index, "members": members})
+                );
+            } else {
+                let role = Role::try_from(s.role).unwrap_or(Role::Unspecified).as_str_name();
+                println!("node {}  {}  term {}  leader {}  applied {}  log {}", s.node_id, role, s.term, s.leader_id, s.last_applied_index, s.last_log_index);
+                for m in &s.members {
+                    let kind = if m.voter { "voter" } else { "learner" };
+                    println!("  {} {kind:8} peer {} grpc {} http {}", m.id, m.peer_addr, m.grpc_addr, m.http_addr);
+                }
+            }
+        }
+        ClusterCommand::Add { id, peer, grpc, http, learner } => {
+            let request = AddNodeRequest { id, peer_addr: peer, grpc_addr: grpc, http_addr: http, promote: !learner };
+            let r = client
+                .call(|c| {
+                    let request = request.clone();
+                    async move { ClusterServiceClient::new(c).add_node(request).await }
+                })
+                .await?;
+            println!("members: {:?}", r.members.iter().map(|m| (m.id, m.voter)).collect::<Vec<_>>());
+        }
+        ClusterCommand::Remove { id } => {
+            let r = client
+                .call(|c| async move { ClusterServiceClient::new(c).remove_node(RemoveNodeRequest { id }).await })
+                .await?;
+            println!("members: {:?}", r.members.iter().map(|m| (m.id, m.voter)).collect::<Vec<_>>());
+        }
+        ClusterCommand::Abdicate => {
+            let r = client
+                .call(|c| async move { ClusterServiceClient::new(c).abdicate(AbdicateRequest {}).await })
+                .await?;
+            println!("{}", r.message);
+        }
+    }
+    Ok(())
+}
+
+pub async fn run_app(client: &Client, command: AppCommand, json: bool) -> anyhow::Result<()> {
+    match command {
+        AppCommand::Create { file } => {
+            let definition_json = read_file(&file)?;
+            let request = CreateAppRequest { definition_json, request_id: uuid::Uuid::new_v4().to_string() };
+            let app = client
+                .call(|c| {
+                    let request = request.clone();
+                    async move { AppServiceClient::new(c).create_app(request).await }
+                })
+                .await?;
+            print_app(&app, json)?;
+        }
+        AppCommand::Show { id, stale } => {
+            let request = GetAppRequest { id, consistency: consistency(stale) };
+            let app = client
+                .call(|c| {
+                    let request = request.clone();
+                    async move { AppServiceClient::new(c).get_app(request).await }
+                })
+                .await?;
+            print_app(&app, true)?;
+        }
+        AppCommand::List { prefix, stale } => {
+            let request = ListAppsRequest { consistency: consistency(stale), prefix: prefix.unwrap_or_default() };
+            let reply = client
+                .call(|c| {
+                    let request = request.clone();
+                    async move { AppServiceClient::new(c).list_apps(request).await }
+                })
+                .await?;
+            for app in &reply.apps {
+                print_app(app, json)?;
+            }
+        }
+        AppCommand::Update { id, file, expected_revision } => {
+            let request = UpdateAppRequest {
+                id,
+                definition_json: read_file(&file)?,
+                expected_revision: expected_revision.unwrap_or(0),
+                request_id: uuid::Uuid::new_v4().to_string(),
+                create_if_missing: expected_revision.is_none(),
+            };
+            let app = client
+                .call(|c| {
+                    let request = request.clone();
+                    async move { AppServiceClient::new(c).update_app(request).await }
+                })
+                .await?;
+            print_app(&app, json)?;
+        }
+        AppCommand::Delete { id, expected_revision } => {
+            let request = DeleteAppRequest { id, expected_revision: expected_revision.unwrap_or(0), request_id: uuid::Uuid::new_v4().to_string() };
+            let r = client
+                .call(|c| {
+                    let request = request.clone();
+                    async move { AppServiceClient::new(c).delete_app(request).await }
+                })
+                .await?;
+            println!("deleted {} (revision {})", r.id, r.revision);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,209 @@
+//! Who leads, as the rest of the node needs to know it: published on a watch channel from
+//! openraft's metrics, plus a lease check, because openraft 0.9 never steps a leader down on its
+//! own: a leader cut off from its quorum (or paused with SIGSTOP) still says "Leader".
+//!
+//! A node *acts* as leader only while Raft says it leads, the first entry of its term has been
+//! applied, and a quorum acknowledged it within the lease. Each such term gets a fresh
+//! cancellation token, cancelled the moment any of the three stops holding.
+
+use super::types::{Member, NodeId, Raft, RaftMetrics};
+use openraft::ServerState;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// Leading, confirmed and within the lease: may act.
+    Leader,
+    /// Raft still says leader, but it is unconfirmed or past its lease: must not act.
+    Deposed,
+    Follower,
+    Candidate,
+    Learner,
+    Shutdown,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Leader => "leader",
+            Role::Deposed => "deposed",
+            Role::Follower => "follower",
+            Role::Candidate => "candidate",
+            Role::Learner => "learner",
+            Role::Shutdown => "shutdown",
+        }
+    }
+}
+
+/// One cluster member as the membership config lists it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MemberInfo {
+    pub id: NodeId,
+    pub addrs: Member,
+    pub voter: bool,
+}
+
+/// This node's view of the cluster's leadership.
+#[derive(Clone, Debug)]
+pub struct Leadership {
+    pub id: NodeId,
+    pub role: Role,
+    pub term: u64,
+    /// The leader this node believes in, with its addresses (for forwarding).
+    pub leader: Option<(NodeId, Member)>,
+    pub members: Vec<MemberInfo>,
+    pub last_applied: u64,
+    pub last_log: u64,
+    /// Cancelled when this node stops acting as leader of `term`; `Some` only while `Leader`.
+    pub term_token: Option<CancellationToken>,
+}
+
+impl Leadership {
+    pub fn is_leader(&self) -> bool {
+        self.role == Role::Leader
+    }
+
+    fn key(&self) -> (Role, u64, Option<NodeId>, usize, u64, u64) {
+        (
+            self.role,
+            self.term,
+            self.leader.as_ref().map(|(id, _)| *id),
+            self.members.len(),
+            self.last_applied,
+            self.last_log,
+        )
+    }
+}
+
+/// Watches Raft and publishes [`Leadership`] until `shutdown` is cancelled.
+pub struct LeadershipWatch {
+    raft: Raft,
+    lease: Duration,
+    tx: watch::Sender<Leadership>,
+    /// When the leader last had a quorum's acknowledgement, as far as we have seen.
+    quorum_acked_at: Option<Instant>,
+    term_token: Option<(u64, CancellationToken)>,
+}
+
+impl LeadershipWatch {
+    pub fn new(id: NodeId, raft: Raft, lease: Duration) -> (LeadershipWatch, watch::Receiver<Leadership>) {
+        let initial = Leadership {
+            id,
+            role: Role::Follower,
+            term: 0,
+            leader: None,
+            members: Vec::new(),
+            last_applied: 0,
+            last_log: 0,
+            term_token: None,
+        };
+        let (tx, rx) = watch::channel(initial);
+        (
+            LeadershipWatch {
+                raft,
+                lease,
+                tx,
+                quorum_acked_at: None,
+                term_token: None,
+            },
+            rx,
+        )
+    }
+
+    pub async fn run(mut self, shutdown: CancellationToken) {
+        let mut metrics = self.raft.metrics();
+        // Lease expiry happens with no new metrics (a stalled core publishes none), so re-check
+        // on a timer too.
+        let mut tick = tokio::time::interval(self.lease / 4);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let observed = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                changed = metrics.changed() => {
+                    if changed.is_err() { break; }
+                    true
+                }
+                _ = tick.tick() => false,
+            };
+            let m = metrics.borrow_and_update().clone();
+            if observed {
+                self.quorum_acked_at = m
+                    .millis_since_quorum_ack
+                    .and_then(|ms| Instant::now().checked_sub(Duration::from_millis(ms)));
+            }
+            self.publish(&m);
+        }
+        self.end_term();
+        self.tx.send_modify(|l| {
+            l.role = Role::Shutdown;
+            l.term_token = None;
+        });
+    }
+
+    fn publish(&mut self, m: &RaftMetrics) {
+        let members: Vec<MemberInfo> = {
+            let config = m.membership_config.membership();
+            let voters: std::collections::BTreeSet<NodeId> = config.voter_ids().collect();
+            config
+                .nodes()
+                .map(|(id, node)| MemberInfo {
+                    id: *id,
+                    addrs: node.clone(),
+                    voter: voters.contains(id),
+                })
+                .collect()
+        };
+        let voter_count = members.iter().filter(|m| m.voter).count();
+        let raft_leader = m.state == ServerState::Leader && m.current_leader == Some(m.id);
+        let confirmed = m.last_applied.is_some_and(|a| a.leader_id.term == m.current_term);
+        let within_lease = voter_count <= 1
+            || self
+                .quorum_acked_at
+                .is_some_and(|at| at.elapsed() <= self.lease);
+        let role = match m.state {
+            ServerState::Leader if raft_leader && confirmed && within_lease => Role::Leader,
+            ServerState::Leader => Role::Deposed,
+            ServerState::Follower => Role::Follower,
+            ServerState::Candidate => Role::Candidate,
+            ServerState::Learner => Role::Learner,
+            ServerState::Shutdown => Role::Shutdown,
+        };
+        if role != Role::Leader || self.term_token.as_ref().is_some_and(|(t, _)| *t != m.current_term) {
+            self.end_term();
+        }
+        if role == Role::Leader && self.term_token.is_none() {
+            tracing::info!(term = m.current_term, "acting as leader");
+            self.term_token = Some((m.current_term, CancellationToken::new()));
+        }
+        let leader = m.current_leader.and_then(|id| {
+            members
+                .iter()
+                .find(|x| x.id == id)
+                .map(|x| (id, x.addrs.clone()))
+        });
+        let next = Leadership {
+            id: m.id,
+            role,
+            term: m.current_term,
+            leader,
+            members,
+            last_applied: m.last_applied.map_or(0, |l| l.index),
+            last_log: m.last_log_index.unwrap_or(0),
+            term_token: self.term_token.as_ref().map(|(_, t)| t.clone()),
+        };
+        self.tx.send_if_modified(|cur| {
+            let changed = cur.key() != next.key() || cur.members != next.members;
+            *cur = next;
+            changed
+        });
+    }
+
+    fn end_term(&mut self) {
+        if let Some((term, token)) = self.term_token.take() {
+            tracing::info!(term, "no longer acting as leader");
+            token.cancel();
+        }
+    }
+}
