@@ -38,6 +38,18 @@ pub struct Bound {
     pub http: SocketAddr,
 }
 
+/// Accepted connections with Nagle's algorithm off: small RPCs must not wait for delayed ACKs.
+fn incoming(
+    listener: TcpListener,
+) -> impl futures::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    use futures::StreamExt;
+    TcpListenerStream::new(listener).map(|conn| {
+        conn.inspect(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        })
+    })
+}
+
 async fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
     TcpListener::bind(addr)
         .await
@@ -114,7 +126,15 @@ pub async fn run(
     tasks.spawn(watch.run(shutdown.child_token()));
 
     let quorum_timeout = Duration::from_millis(config.raft.election_timeout_max_ms * 2);
-    let api = Api::new(id, raft.clone(), view, leadership, events, quorum_timeout);
+    let api = Api::new(
+        id,
+        raft.clone(),
+        view,
+        leadership,
+        events,
+        quorum_timeout,
+        shutdown.child_token(),
+    );
     let info = api::rest::NodeInfo {
         http: config.me().http.clone(),
         mesos_masters: config.mesos.masters.clone(),
@@ -129,16 +149,13 @@ pub async fn run(
     let peer_stop = CancellationToken::new();
     let peer = tonic::transport::Server::builder()
         .add_service(PeerService::server(id, raft.clone()))
-        .serve_with_incoming_shutdown(
-            TcpListenerStream::new(peer_listener),
-            peer_stop.clone().cancelled_owned(),
-        );
+        .serve_with_incoming_shutdown(incoming(peer_listener), peer_stop.clone().cancelled_owned());
     let grpc = tonic::transport::Server::builder()
         .add_routes(api::grpc::services(api.clone()).map_err(|e| anyhow::anyhow!(e))?)
-        .serve_with_incoming_shutdown(
-            TcpListenerStream::new(grpc_listener),
-            stop.clone().cancelled_owned(),
-        );
+        .serve_with_incoming_shutdown(incoming(grpc_listener), stop.clone().cancelled_owned());
+    let http_listener = axum::serve::ListenerExt::tap_io(http_listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let http = axum::serve(http_listener, api::rest::router(api.clone(), info))
         .with_graceful_shutdown(stop.clone().cancelled_owned());
     let peer_task = tokio::spawn(peer);

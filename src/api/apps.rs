@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 /// How often an update retries its internal compare-and-set when a concurrent write moved the
 /// app under it (only when the caller gave no `expected_revision` of its own).
-const UPDATE_ATTEMPTS: usize = 3;
+const UPDATE_ATTEMPTS: usize = 5;
 
 /// Marathon's AppInfo: the definition plus version, versionInfo, counts and deployments.
 /// Tasks are embedded by the caller when asked for.
@@ -26,7 +26,12 @@ pub fn app_info(record: &AppRecord) -> Value {
                 "lastConfigChangeAt": record.version_info.last_config_change_at.to_string(),
             }),
         );
-        for counter in ["tasksStaged", "tasksRunning", "tasksHealthy", "tasksUnhealthy"] {
+        for counter in [
+            "tasksStaged",
+            "tasksRunning",
+            "tasksHealthy",
+            "tasksUnhealthy",
+        ] {
             map.insert(counter.into(), json!(0));
         }
         map.insert("deployments".into(), json!([]));
@@ -58,7 +63,7 @@ pub async fn create(
         .propose(
             request_id,
             Command::PutApp {
-                app,
+                app: Box::new(app),
                 expected_revision: None,
                 mode: PutMode::Create,
             },
@@ -79,46 +84,61 @@ pub struct UpdateOptions {
 }
 
 /// PUT/PATCH: updates (or creates) an app. Returns the stored app and whether it was created.
-/// Runs on the leader, whose applied state holds every committed write it acknowledged; a
-/// write that lands between our read and our proposal is caught by the revision check.
+///
+/// A replacement needs no read: the state machine decides create-or-replace. A merge reads the
+/// leader's own applied state and proposes with that revision as its expected one; should a
+/// write land in between (or the leader not have applied everything yet), the state machine
+/// refuses it and the merge is redone on newer state.
 pub async fn update(
     api: &Api,
     id: &PathId,
     body: &[u8],
     options: UpdateOptions,
 ) -> Result<(AppRecord, bool), ApiError> {
+    let mode = if options.create_if_missing {
+        PutMode::Upsert
+    } else {
+        PutMode::Update
+    };
+    if !options.partial {
+        let app = parse_app(body, AppInput::Replace { id })?;
+        let command = Command::PutApp {
+            app: Box::new(app),
+            expected_revision: options.expected_revision,
+            mode,
+        };
+        return expect_app(api.propose(options.request_id, command).await?);
+    }
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let view = api.read(super::Consistency::Linearizable).await?;
+        let view = api.local_view();
         let existing = view.state.app(id);
         if existing.is_none() && !options.create_if_missing {
             return Err(Rejection::AppNotFound(id.clone()).into());
         }
         let input = match existing {
-            Some(record) if options.partial => AppInput::Merge {
+            Some(record) => AppInput::Merge {
                 id,
                 existing: &record.spec,
             },
-            _ => AppInput::Replace { id },
+            None => AppInput::Replace { id },
         };
         let app = parse_app(body, input)?;
         let expected = options
             .expected_revision
             .or(Some(existing.map_or(0, |r| r.revision)));
-        let result = api
-            .propose(
-                options.request_id.clone(),
-                Command::PutApp {
-                    app,
-                    expected_revision: expected,
-                    mode: PutMode::Upsert,
-                },
-            )
-            .await;
-        match result {
+        let command = Command::PutApp {
+            app: Box::new(app),
+            expected_revision: expected,
+            mode,
+        };
+        match api.propose(options.request_id.clone(), command).await {
             Err(ApiError::Rejected(Rejection::RevisionConflict { .. }))
-                if options.expected_revision.is_none() && attempt < UPDATE_ATTEMPTS => {}
+                if options.expected_revision.is_none() && attempt < UPDATE_ATTEMPTS =>
+            {
+                api.wait_for_newer_state(&view).await;
+            }
             other => return expect_app(other?),
         }
     }

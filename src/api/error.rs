@@ -14,7 +14,10 @@ use serde_json::json;
 pub enum ApiError {
     /// This node does not lead; the caller should ask the leader (forwarding does that).
     #[error("node {this} is not the leader (leader: {leader:?})")]
-    NotLeader { this: NodeId, leader: Option<NodeId> },
+    NotLeader {
+        this: NodeId,
+        leader: Option<NodeId>,
+    },
     /// No leader is known right now (an election is running, or no quorum).
     #[error("Could not determine the current leader")]
     NoLeader,
@@ -126,9 +129,9 @@ impl From<ApiError> for tonic::Status {
             ApiError::Rejected(Rejection::AppExists(_)) => Code::AlreadyExists,
             ApiError::Rejected(Rejection::AppNotFound(_)) | ApiError::NotFound(_) => Code::NotFound,
             ApiError::Rejected(Rejection::RevisionConflict { .. }) => Code::Aborted,
-            ApiError::Rejected(Rejection::Invalid(_)) | ApiError::BadInput(_) | ApiError::BadRequest(_) => {
-                Code::InvalidArgument
-            }
+            ApiError::Rejected(Rejection::Invalid(_))
+            | ApiError::BadInput(_)
+            | ApiError::BadRequest(_) => Code::InvalidArgument,
             ApiError::Internal(_) => Code::Internal,
         };
         let message = match e.details() {

@@ -6,6 +6,7 @@
 pub mod apps;
 pub mod error;
 pub mod grpc;
+mod propose;
 pub mod rest;
 
 pub use error::ApiError;
@@ -15,15 +16,17 @@ use crate::state::ids::RequestId;
 use crate::state::time::Timestamp;
 use crate::state::{AppliedEvent, Command, Outcome, Request};
 use crate::store::StateView;
-use openraft::error::{CheckIsLeaderError, ClientWriteError, RaftError};
+use openraft::error::{CheckIsLeaderError, RaftError};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, watch};
 
 /// How long a write may wait to commit before it is answered as "may have committed".
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a linearizable read may wait for the leader to confirm its leadership.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(3);
+/// Pause before a linearizable read retries a confirmation round a quorum did not answer.
+const READ_RETRY_PAUSE: Duration = Duration::from_millis(20);
 /// How long a request waits for a leader to be known before it is refused.
 pub const LEADER_WAIT: Duration = Duration::from_secs(2);
 
@@ -50,6 +53,7 @@ struct Inner {
     events: broadcast::Sender<Arc<AppliedEvent>>,
     /// After this long without a quorum acknowledgement a leader refuses writes at once.
     quorum_timeout: Duration,
+    proposer: propose::Proposer,
 }
 
 impl Api {
@@ -60,9 +64,12 @@ impl Api {
         leadership: watch::Receiver<Leadership>,
         events: broadcast::Sender<Arc<AppliedEvent>>,
         quorum_timeout: Duration,
+        shutdown: tokio_util::sync::CancellationToken,
     ) -> Api {
+        let proposer = propose::Proposer::start(raft.clone(), id, shutdown);
         Api {
             inner: Arc::new(Inner {
+                proposer,
                 id,
                 raft,
                 view,
@@ -81,8 +88,9 @@ impl Api {
         &self.inner.raft
     }
 
+    /// The published leadership, with the lease checked now (see [`Leadership::at`]).
     pub fn leadership(&self) -> Leadership {
-        self.inner.leadership.borrow().clone()
+        self.inner.leadership.borrow().clone().at(Instant::now())
     }
 
     pub fn events(&self) -> broadcast::Receiver<Arc<AppliedEvent>> {
@@ -94,19 +102,26 @@ impl Api {
         Arc::clone(&self.inner.view.borrow())
     }
 
+    /// Waits briefly until this node has applied something newer than `seen`.
+    pub async fn wait_for_newer_state(&self, seen: &StateView) {
+        let mut view = self.inner.view.clone();
+        let newer = view.wait_for(|v| v.applied > seen.applied);
+        let _ = tokio::time::timeout(Duration::from_millis(200), newer).await;
+    }
+
     /// Waits (up to [`LEADER_WAIT`]) until some leader is known, and returns the leadership.
     pub async fn wait_for_leader(&self) -> Result<Leadership, ApiError> {
         let mut rx = self.inner.leadership.clone();
         let known = tokio::time::timeout(LEADER_WAIT, rx.wait_for(|l| l.leader.is_some())).await;
         match known {
-            Ok(Ok(l)) => Ok(l.clone()),
+            Ok(Ok(l)) => Ok(l.clone().at(Instant::now())),
             _ => Err(ApiError::NoLeader),
         }
     }
 
     /// Whether requests that need the leader may be served here.
     fn check_leader(&self) -> Result<(), ApiError> {
-        let l = self.inner.leadership.borrow();
+        let l = self.leadership();
         match l.role {
             Role::Leader => Ok(()),
             Role::Deposed => {
@@ -133,24 +148,14 @@ impl Api {
     ) -> Result<Outcome, ApiError> {
         self.check_leader()?;
         let request = Request::new(Timestamp::now(), request_id, command);
-        let written =
-            tokio::time::timeout(WRITE_TIMEOUT, self.inner.raft.client_write(request)).await;
-        match written {
+        let answer = self.inner.proposer.propose(request).await?;
+        match tokio::time::timeout(WRITE_TIMEOUT, answer).await {
             Err(_) => Err(ApiError::MaybeCommitted(format!(
                 "no commit within {} s",
                 WRITE_TIMEOUT.as_secs()
             ))),
-            Ok(Ok(reply)) => reply.data.map_err(ApiError::Rejected),
-            Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f)))) => {
-                Err(ApiError::NotLeader {
-                    this: self.inner.id,
-                    leader: f.leader_id,
-                })
-            }
-            Ok(Err(RaftError::APIError(ClientWriteError::ChangeMembershipError(e)))) => {
-                Err(ApiError::Internal(e.to_string()))
-            }
-            Ok(Err(RaftError::Fatal(e))) => Err(ApiError::MaybeCommitted(e.to_string())),
+            Ok(Err(_)) => Err(ApiError::MaybeCommitted("the write was abandoned".into())),
+            Ok(Ok(answer)) => answer?.map_err(ApiError::Rejected),
         }
     }
 
@@ -161,21 +166,30 @@ impl Api {
             return Ok(self.local_view());
         }
         self.check_leader()?;
-        let confirmed =
-            tokio::time::timeout(READ_TIMEOUT, self.inner.raft.ensure_linearizable()).await;
-        let read_log_id = match confirmed {
-            Err(_) => return Err(ApiError::NoQuorum(READ_TIMEOUT.as_millis() as u64)),
-            Ok(Err(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(f)))) => {
-                return Err(ApiError::NotLeader {
-                    this: self.inner.id,
-                    leader: f.leader_id,
-                });
+        let deadline = tokio::time::Instant::now() + READ_TIMEOUT;
+        let read_log_id = loop {
+            let confirmed =
+                tokio::time::timeout_at(deadline, self.inner.raft.ensure_linearizable()).await;
+            match confirmed {
+                Err(_) => return Err(ApiError::NoQuorum(READ_TIMEOUT.as_millis() as u64)),
+                Ok(Err(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(f)))) => {
+                    return Err(ApiError::NotLeader {
+                        this: self.inner.id,
+                        leader: f.leader_id,
+                    });
+                }
+                // openraft gives each confirmation RPC only one heartbeat interval, so a busy
+                // follower fails a round now and then: try again while the lease holds.
+                Ok(Err(RaftError::APIError(CheckIsLeaderError::QuorumNotEnough(_)))) => {
+                    if tokio::time::Instant::now() + READ_RETRY_PAUSE >= deadline {
+                        return Err(ApiError::NoQuorum(0));
+                    }
+                    tokio::time::sleep(READ_RETRY_PAUSE).await;
+                    self.check_leader()?;
+                }
+                Ok(Err(RaftError::Fatal(e))) => return Err(ApiError::Internal(e.to_string())),
+                Ok(Ok(id)) => break id,
             }
-            Ok(Err(RaftError::APIError(CheckIsLeaderError::QuorumNotEnough(_)))) => {
-                return Err(ApiError::NoQuorum(0));
-            }
-            Ok(Err(RaftError::Fatal(e))) => return Err(ApiError::Internal(e.to_string())),
-            Ok(Ok(id)) => id,
         };
         // ensure_linearizable waited for the state machine; the view is published before apply
         // returns, so it is at least as new as the read point.
@@ -184,7 +198,9 @@ impl Api {
         let ready = view.wait_for(|v| v.applied.map_or(0, |a| a.index) >= wanted);
         match tokio::time::timeout(READ_TIMEOUT, ready).await {
             Ok(Ok(v)) => Ok(Arc::clone(&v)),
-            _ => Err(ApiError::Internal("state machine did not reach the read point".into())),
+            _ => Err(ApiError::Internal(
+                "state machine did not reach the read point".into(),
+            )),
         }
     }
 }

@@ -87,7 +87,10 @@ fn print_app(app: &App, json: bool) -> anyhow::Result<()> {
         let doc: serde_json::Value = serde_json::from_str(&app.definition_json)?;
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
-        println!("{}\trevision {}\tversion {}", app.id, app.revision, app.version);
+        println!(
+            "{}\trevision {}\tversion {}",
+            app.id, app.revision, app.version
+        );
     }
     Ok(())
 }
@@ -100,11 +103,17 @@ fn consistency(stale: bool) -> i32 {
     }
 }
 
-pub async fn run_cluster(client: &Client, command: ClusterCommand, json: bool) -> anyhow::Result<()> {
+pub async fn run_cluster(
+    client: &Client,
+    command: ClusterCommand,
+    json: bool,
+) -> anyhow::Result<()> {
     match command {
         ClusterCommand::Status => {
             let s = client
-                .call(|c| async move { ClusterServiceClient::new(c).status(StatusRequest {}).await })
+                .call(
+                    |c| async move { ClusterServiceClient::new(c).status(StatusRequest {}).await },
+                )
                 .await?;
             if json {
                 let members: Vec<_> = s
@@ -112,40 +121,82 @@ pub async fn run_cluster(client: &Client, command: ClusterCommand, json: bool) -
                     .iter()
                     .map(|m| serde_json::json!({"id": m.id, "peer": m.peer_addr, "grpc": m.grpc_addr, "http": m.http_addr, "voter": m.voter}))
                     .collect();
-                let role = Role::try_from(s.role).unwrap_or(Role::Unspecified).as_str_name();
+                let role = Role::try_from(s.role)
+                    .unwrap_or(Role::Unspecified)
+                    .as_str_name();
                 println!(
                     "{}",
                     serde_json::json!({"node_id": s.node_id, "role": role, "term": s.term, "leader_id": s.leader_id,
                         "last_applied_index": s.last_applied_index, "last_log_index": s.last_log_index, "members": members})
                 );
             } else {
-                let role = Role::try_from(s.role).unwrap_or(Role::Unspecified).as_str_name();
-                println!("node {}  {}  term {}  leader {}  applied {}  log {}", s.node_id, role, s.term, s.leader_id, s.last_applied_index, s.last_log_index);
+                let role = Role::try_from(s.role)
+                    .unwrap_or(Role::Unspecified)
+                    .as_str_name();
+                println!(
+                    "node {}  {}  term {}  leader {}  applied {}  log {}",
+                    s.node_id, role, s.term, s.leader_id, s.last_applied_index, s.last_log_index
+                );
                 for m in &s.members {
                     let kind = if m.voter { "voter" } else { "learner" };
-                    println!("  {} {kind:8} peer {} grpc {} http {}", m.id, m.peer_addr, m.grpc_addr, m.http_addr);
+                    println!(
+                        "  {} {kind:8} peer {} grpc {} http {}",
+                        m.id, m.peer_addr, m.grpc_addr, m.http_addr
+                    );
                 }
             }
         }
-        ClusterCommand::Add { id, peer, grpc, http, learner } => {
-            let request = AddNodeRequest { id, peer_addr: peer, grpc_addr: grpc, http_addr: http, promote: !learner };
+        ClusterCommand::Add {
+            id,
+            peer,
+            grpc,
+            http,
+            learner,
+        } => {
+            let request = AddNodeRequest {
+                id,
+                peer_addr: peer,
+                grpc_addr: grpc,
+                http_addr: http,
+                promote: !learner,
+            };
             let r = client
                 .call(|c| {
                     let request = request.clone();
                     async move { ClusterServiceClient::new(c).add_node(request).await }
                 })
                 .await?;
-            println!("members: {:?}", r.members.iter().map(|m| (m.id, m.voter)).collect::<Vec<_>>());
+            println!(
+                "members: {:?}",
+                r.members
+                    .iter()
+                    .map(|m| (m.id, m.voter))
+                    .collect::<Vec<_>>()
+            );
         }
         ClusterCommand::Remove { id } => {
             let r = client
-                .call(|c| async move { ClusterServiceClient::new(c).remove_node(RemoveNodeRequest { id }).await })
+                .call(|c| async move {
+                    ClusterServiceClient::new(c)
+                        .remove_node(RemoveNodeRequest { id })
+                        .await
+                })
                 .await?;
-            println!("members: {:?}", r.members.iter().map(|m| (m.id, m.voter)).collect::<Vec<_>>());
+            println!(
+                "members: {:?}",
+                r.members
+                    .iter()
+                    .map(|m| (m.id, m.voter))
+                    .collect::<Vec<_>>()
+            );
         }
         ClusterCommand::Abdicate => {
             let r = client
-                .call(|c| async move { ClusterServiceClient::new(c).abdicate(AbdicateRequest {}).await })
+                .call(|c| async move {
+                    ClusterServiceClient::new(c)
+                        .abdicate(AbdicateRequest {})
+                        .await
+                })
                 .await?;
             println!("{}", r.message);
         }
@@ -157,7 +208,10 @@ pub async fn run_app(client: &Client, command: AppCommand, json: bool) -> anyhow
     match command {
         AppCommand::Create { file } => {
             let definition_json = read_file(&file)?;
-            let request = CreateAppRequest { definition_json, request_id: uuid::Uuid::new_v4().to_string() };
+            let request = CreateAppRequest {
+                definition_json,
+                request_id: uuid::Uuid::new_v4().to_string(),
+            };
             let app = client
                 .call(|c| {
                     let request = request.clone();
@@ -167,7 +221,10 @@ pub async fn run_app(client: &Client, command: AppCommand, json: bool) -> anyhow
             print_app(&app, json)?;
         }
         AppCommand::Show { id, stale } => {
-            let request = GetAppRequest { id, consistency: consistency(stale) };
+            let request = GetAppRequest {
+                id,
+                consistency: consistency(stale),
+            };
             let app = client
                 .call(|c| {
                     let request = request.clone();
@@ -177,7 +234,10 @@ pub async fn run_app(client: &Client, command: AppCommand, json: bool) -> anyhow
             print_app(&app, true)?;
         }
         AppCommand::List { prefix, stale } => {
-            let request = ListAppsRequest { consistency: consistency(stale), prefix: prefix.unwrap_or_default() };
+            let request = ListAppsRequest {
+                consistency: consistency(stale),
+                prefix: prefix.unwrap_or_default(),
+            };
             let reply = client
                 .call(|c| {
                     let request = request.clone();
@@ -188,7 +248,11 @@ pub async fn run_app(client: &Client, command: AppCommand, json: bool) -> anyhow
                 print_app(app, json)?;
             }
         }
-        AppCommand::Update { id, file, expected_revision } => {
+        AppCommand::Update {
+            id,
+            file,
+            expected_revision,
+        } => {
             let request = UpdateAppRequest {
                 id,
                 definition_json: read_file(&file)?,
@@ -204,8 +268,15 @@ pub async fn run_app(client: &Client, command: AppCommand, json: bool) -> anyhow
                 .await?;
             print_app(&app, json)?;
         }
-        AppCommand::Delete { id, expected_revision } => {
-            let request = DeleteAppRequest { id, expected_revision: expected_revision.unwrap_or(0), request_id: uuid::Uuid::new_v4().to_string() };
+        AppCommand::Delete {
+            id,
+            expected_revision,
+        } => {
+            let request = DeleteAppRequest {
+                id,
+                expected_revision: expected_revision.unwrap_or(0),
+                request_id: uuid::Uuid::new_v4().to_string(),
+            };
             let r = client
                 .call(|c| {
                     let request = request.clone();

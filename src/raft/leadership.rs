@@ -58,11 +58,25 @@ pub struct Leadership {
     pub last_log: u64,
     /// Cancelled when this node stops acting as leader of `term`; `Some` only while `Leader`.
     pub term_token: Option<CancellationToken>,
+    /// When the lease of a `Leader` runs out unless a quorum acknowledges it again (`None`: no
+    /// lease, a single voter). Readers check it: a process continued after SIGSTOP serves
+    /// requests before the watch task has run again.
+    pub lease_until: Option<Instant>,
 }
 
 impl Leadership {
     pub fn is_leader(&self) -> bool {
         self.role == Role::Leader
+    }
+
+    /// This leadership as of `now`: a `Leader` whose lease has run out since it was published
+    /// is `Deposed`.
+    pub fn at(mut self, now: Instant) -> Leadership {
+        if self.role == Role::Leader && self.lease_until.is_some_and(|until| now > until) {
+            self.role = Role::Deposed;
+            self.term_token = None;
+        }
+        self
     }
 
     fn key(&self) -> (Role, u64, Option<NodeId>, usize, u64, u64) {
@@ -88,7 +102,11 @@ pub struct LeadershipWatch {
 }
 
 impl LeadershipWatch {
-    pub fn new(id: NodeId, raft: Raft, lease: Duration) -> (LeadershipWatch, watch::Receiver<Leadership>) {
+    pub fn new(
+        id: NodeId,
+        raft: Raft,
+        lease: Duration,
+    ) -> (LeadershipWatch, watch::Receiver<Leadership>) {
         let initial = Leadership {
             id,
             role: Role::Follower,
@@ -98,6 +116,7 @@ impl LeadershipWatch {
             last_applied: 0,
             last_log: 0,
             term_token: None,
+            lease_until: None,
         };
         let (tx, rx) = watch::channel(initial);
         (
@@ -157,7 +176,9 @@ impl LeadershipWatch {
         };
         let voter_count = members.iter().filter(|m| m.voter).count();
         let raft_leader = m.state == ServerState::Leader && m.current_leader == Some(m.id);
-        let confirmed = m.last_applied.is_some_and(|a| a.leader_id.term == m.current_term);
+        let confirmed = m
+            .last_applied
+            .is_some_and(|a| a.leader_id.term == m.current_term);
         let within_lease = voter_count <= 1
             || self
                 .quorum_acked_at
@@ -170,7 +191,12 @@ impl LeadershipWatch {
             ServerState::Learner => Role::Learner,
             ServerState::Shutdown => Role::Shutdown,
         };
-        if role != Role::Leader || self.term_token.as_ref().is_some_and(|(t, _)| *t != m.current_term) {
+        if role != Role::Leader
+            || self
+                .term_token
+                .as_ref()
+                .is_some_and(|(t, _)| *t != m.current_term)
+        {
             self.end_term();
         }
         if role == Role::Leader && self.term_token.is_none() {
@@ -192,6 +218,10 @@ impl LeadershipWatch {
             last_applied: m.last_applied.map_or(0, |l| l.index),
             last_log: m.last_log_index.unwrap_or(0),
             term_token: self.term_token.as_ref().map(|(_, t)| t.clone()),
+            lease_until: match role {
+                Role::Leader if voter_count > 1 => self.quorum_acked_at.map(|at| at + self.lease),
+                _ => None,
+            },
         };
         self.tx.send_if_modified(|cur| {
             let changed = cur.key() != next.key() || cur.members != next.members;

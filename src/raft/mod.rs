@@ -13,6 +13,7 @@ pub use types::{Member, NodeId, Raft, TypeConfig};
 use crate::config::RaftTimings;
 
 /// openraft's configuration from the node's `[raft]` settings.
+#[allow(clippy::result_large_err)] // openraft's own error type
 pub fn raft_config(t: &RaftTimings) -> Result<openraft::Config, openraft::ConfigError> {
     openraft::Config {
         cluster_name: "baton".to_string(),

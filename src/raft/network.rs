@@ -77,9 +77,14 @@ impl PeerClient {
     {
         let channel = match &self.channel {
             Ok(c) => c.clone(),
-            Err(e) => return Err(RPCError::Unreachable(Unreachable::new(&std::io::Error::other(e.clone())))),
+            Err(e) => {
+                return Err(RPCError::Unreachable(Unreachable::new(
+                    &std::io::Error::other(e.clone()),
+                )));
+            }
         };
-        let payload = rmp_serde::to_vec_named(rpc).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
+        let payload =
+            rmp_serde::to_vec_named(rpc).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
         let request = RaftRequest {
             target: self.target,
             payload,
@@ -108,16 +113,17 @@ impl PeerClient {
             Ok(Ok(reply)) => reply.into_inner(),
         };
         match reply.result {
-            Some(raft_reply::Result::Ok(bytes)) => rmp_serde::from_slice(&bytes)
-                .map_err(|e| RPCError::Network(NetworkError::new(&e))),
+            Some(raft_reply::Result::Ok(bytes)) => {
+                rmp_serde::from_slice(&bytes).map_err(|e| RPCError::Network(NetworkError::new(&e)))
+            }
             Some(raft_reply::Result::Err(bytes)) => {
                 let err: E = rmp_serde::from_slice(&bytes)
                     .map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
                 Err(RPCError::RemoteError(RemoteError::new(self.target, err)))
             }
-            None => Err(RPCError::Network(NetworkError::new(&std::io::Error::other(
-                "empty peer reply",
-            )))),
+            None => Err(RPCError::Network(NetworkError::new(
+                &std::io::Error::other("empty peer reply"),
+            ))),
         }
     }
 }

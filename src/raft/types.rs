@@ -1,6 +1,6 @@
 //! openraft's type configuration for baton: what a log entry carries and what a member is.
 
-use crate::state::{Request, Response};
+use crate::state::{Batch, Response};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::io::Cursor;
@@ -19,17 +19,22 @@ pub struct Member {
 
 impl fmt::Display for Member {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "peer={} grpc={} http={}", self.peer, self.grpc, self.http)
+        write!(
+            f,
+            "peer={} grpc={} http={}",
+            self.peer, self.grpc, self.http
+        )
     }
 }
 
 pub type NodeId = u64;
 
 openraft::declare_raft_types!(
-    /// baton's Raft: entries carry a state-machine `Request`, and applying one yields its `Response`.
+    /// baton's Raft: an entry carries a batch of state-machine requests, and applying it yields
+    /// one response per request.
     pub TypeConfig:
-        D = Request,
-        R = Response,
+        D = Batch,
+        R = Vec<Response>,
         NodeId = NodeId,
         Node = Member,
         Entry = openraft::Entry<TypeConfig>,

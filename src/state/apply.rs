@@ -163,11 +163,18 @@ impl State {
     ) {
         self.app_versions
             .insert((id.clone(), version), Arc::clone(spec));
-        applied.touched.push((Table::AppVersions, version_key(id, version)));
+        applied
+            .touched
+            .push((Table::AppVersions, version_key(id, version)));
         let versions = self.app_versions(id);
-        for old in versions.iter().take(versions.len().saturating_sub(MAX_APP_VERSIONS)) {
+        for old in versions
+            .iter()
+            .take(versions.len().saturating_sub(MAX_APP_VERSIONS))
+        {
             self.app_versions.remove(&(id.clone(), *old));
-            applied.touched.push((Table::AppVersions, version_key(id, *old)));
+            applied
+                .touched
+                .push((Table::AppVersions, version_key(id, *old)));
         }
     }
 
@@ -195,7 +202,9 @@ impl State {
         applied.touched.push((Table::Apps, id.to_string()));
         for version in self.app_versions(id) {
             self.app_versions.remove(&(id.clone(), version));
-            applied.touched.push((Table::AppVersions, version_key(id, version)));
+            applied
+                .touched
+                .push((Table::AppVersions, version_key(id, version)));
         }
         applied.events.push(Event::AppDeleted { id: id.clone() });
         Ok(Outcome::AppDeleted {

@@ -28,6 +28,11 @@ impl Request {
     }
 }
 
+/// One Raft entry's payload: the requests the leader gathered while the previous entry was being
+/// written, so that one log fsync carries many writes. Each gets its own response, in order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Batch(pub Vec<Request>);
+
 /// Whether a put may create, may replace, or both.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PutMode {
@@ -43,7 +48,7 @@ pub enum PutMode {
 pub enum Command {
     /// Create or replace an app definition.
     PutApp {
-        app: AppDefinition,
+        app: Box<AppDefinition>,
         /// When set, refused with a conflict unless the stored revision equals it (0 = absent).
         expected_revision: Option<u64>,
         mode: PutMode,
@@ -60,16 +65,19 @@ pub enum Command {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Outcome {
     /// The app as stored after the command (created: `revision == 1`).
-    App { app: AppRecord, created: bool },
+    App {
+        app: AppRecord,
+        created: bool,
+    },
     /// `version`: the time of the deletion (Marathon answers with a new root version).
     AppDeleted {
         id: PathId,
         revision: u64,
         version: Timestamp,
     },
-    FrameworkId { id: FrameworkId },
-    /// The entry carried no command (Raft's blank and membership entries).
-    NoCommand,
+    FrameworkId {
+        id: FrameworkId,
+    },
 }
 
 /// Why a command was refused. A refused command changed nothing.

@@ -8,12 +8,23 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Event {
-    AppCreated { app: AppRecord },
+    AppCreated {
+        app: AppRecord,
+    },
     /// `scaled_only`: only `instances` changed (Marathon's scale vs. config change).
-    AppUpdated { app: AppRecord, scaled_only: bool },
-    AppDeleted { id: PathId },
-    GroupCreated { id: PathId },
-    FrameworkIdStored { id: FrameworkId },
+    AppUpdated {
+        app: AppRecord,
+        scaled_only: bool,
+    },
+    AppDeleted {
+        id: PathId,
+    },
+    GroupCreated {
+        id: PathId,
+    },
+    FrameworkIdStored {
+        id: FrameworkId,
+    },
 }
 
 /// An event with the log position and leader time of the command that caused it, so a

@@ -15,7 +15,7 @@ pub mod path;
 mod rows;
 pub mod time;
 
-pub use command::{Command, Outcome, PutMode, Rejection, Request, Response};
+pub use command::{Batch, Command, Outcome, PutMode, Rejection, Request, Response};
 pub use events::{AppliedEvent, Event};
 pub use rows::{Row, RowError, Table};
 
@@ -47,11 +47,14 @@ pub struct State {
     job_runs: OrdMap<JobRunId, JobRun>,
     reservations: OrdMap<ReservationId, Reservation>,
     settings: ClusterSettings,
-    /// Idempotency memory: key → (log index, first response).
-    requests: OrdMap<RequestId, (u64, Response)>,
-    /// The same keys by log index, to forget the oldest first.
-    request_order: OrdMap<u64, RequestId>,
+    /// Idempotency memory: key → (position, first response).
+    requests: OrdMap<RequestId, (Position, Response)>,
+    /// The same keys by position, to forget the oldest first.
+    request_order: OrdMap<Position, RequestId>,
 }
+
+/// Where a request sits in the log: the entry's index and its slot in the entry's batch.
+pub type Position = (u64, u32);
 
 /// What applying one command did: the caller's answer, the events, and the rows to persist.
 #[derive(Debug, Default)]
@@ -126,9 +129,9 @@ impl State {
         &self.settings
     }
 
-    /// Applies the command of log entry `index`. Deterministic: the same state and request give
-    /// the same response, events and rows on every node.
-    pub fn apply(&mut self, index: u64, request: &Request) -> (Response, Applied) {
+    /// Applies one request at `position`. Deterministic: the same state and request give the
+    /// same response, events and rows on every node.
+    pub fn apply(&mut self, position: Position, request: &Request) -> (Response, Applied) {
         let mut applied = Applied::default();
         if let Some(key) = &request.request_id
             && let Some((_, first)) = self.requests.get(key)
@@ -137,20 +140,20 @@ impl State {
         }
         let response = self.apply_command(request, &mut applied);
         if let Some(key) = &request.request_id {
-            self.remember_request(index, key.clone(), response.clone(), &mut applied);
+            self.remember_request(position, key.clone(), response.clone(), &mut applied);
         }
         (response, applied)
     }
 
     fn remember_request(
         &mut self,
-        index: u64,
+        position: Position,
         key: RequestId,
         response: Response,
         applied: &mut Applied,
     ) {
-        self.requests.insert(key.clone(), (index, response));
-        self.request_order.insert(index, key.clone());
+        self.requests.insert(key.clone(), (position, response));
+        self.request_order.insert(position, key.clone());
         applied.touched.push((Table::Requests, key.0));
         while self.request_order.len() > MAX_REMEMBERED_REQUESTS {
             let Some((oldest, old_key)) = self.request_order.get_min().cloned() else {

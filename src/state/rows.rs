@@ -118,14 +118,20 @@ impl State {
     /// The current encoded value of a row, or `None` when the row no longer exists.
     pub fn row(&self, table: Table, key: &str) -> Result<Option<Vec<u8>>, RowError> {
         let value = match table {
-            Table::Apps => self.apps.get(&path_key(table, key)?).map(|v| encode(table, key, v)),
+            Table::Apps => self
+                .apps
+                .get(&path_key(table, key)?)
+                .map(|v| encode(table, key, v)),
             Table::AppVersions => {
                 let (id, version) = split_version_key(key).ok_or_else(|| bad_key(table, key))?;
                 self.app_versions
                     .get(&(id, version))
                     .map(|v| encode(table, key, v.as_ref()))
             }
-            Table::Groups => self.groups.get(&path_key(table, key)?).map(|v| encode(table, key, v)),
+            Table::Groups => self
+                .groups
+                .get(&path_key(table, key)?)
+                .map(|v| encode(table, key, v)),
             Table::Instances => self
                 .instances
                 .get(&InstanceId(key.to_string()))
@@ -134,7 +140,10 @@ impl State {
                 .deployments
                 .get(&DeploymentId(key.to_string()))
                 .map(|v| encode(table, key, v)),
-            Table::Jobs => self.jobs.get(&JobId(key.to_string())).map(|v| encode(table, key, v)),
+            Table::Jobs => self
+                .jobs
+                .get(&JobId(key.to_string()))
+                .map(|v| encode(table, key, v)),
             Table::JobRuns => self
                 .job_runs
                 .get(&JobRunId(key.to_string()))
@@ -156,7 +165,8 @@ impl State {
     pub fn load_row(&mut self, table: Table, key: &str, bytes: &[u8]) -> Result<(), RowError> {
         match table {
             Table::Apps => {
-                self.apps.insert(path_key(table, key)?, decode(table, key, bytes)?);
+                self.apps
+                    .insert(path_key(table, key)?, decode(table, key, bytes)?);
             }
             Table::AppVersions => {
                 let id = split_version_key(key).ok_or_else(|| bad_key(table, key))?;
@@ -164,29 +174,35 @@ impl State {
                 self.app_versions.insert(id, Arc::new(spec));
             }
             Table::Groups => {
-                self.groups.insert(path_key(table, key)?, decode(table, key, bytes)?);
+                self.groups
+                    .insert(path_key(table, key)?, decode(table, key, bytes)?);
             }
             Table::Instances => {
-                self.instances.insert(InstanceId(key.into()), decode(table, key, bytes)?);
+                self.instances
+                    .insert(InstanceId(key.into()), decode(table, key, bytes)?);
             }
             Table::Deployments => {
-                self.deployments.insert(DeploymentId(key.into()), decode(table, key, bytes)?);
+                self.deployments
+                    .insert(DeploymentId(key.into()), decode(table, key, bytes)?);
             }
             Table::Jobs => {
-                self.jobs.insert(JobId(key.into()), decode(table, key, bytes)?);
+                self.jobs
+                    .insert(JobId(key.into()), decode(table, key, bytes)?);
             }
             Table::JobRuns => {
-                self.job_runs.insert(JobRunId(key.into()), decode(table, key, bytes)?);
+                self.job_runs
+                    .insert(JobRunId(key.into()), decode(table, key, bytes)?);
             }
             Table::Reservations => {
-                self.reservations.insert(ReservationId(key.into()), decode(table, key, bytes)?);
+                self.reservations
+                    .insert(ReservationId(key.into()), decode(table, key, bytes)?);
             }
             Table::Settings => self.settings = decode(table, key, bytes)?,
             Table::Requests => {
-                let (index, response): (u64, Response) = decode(table, key, bytes)?;
+                let (position, response): (super::Position, Response) = decode(table, key, bytes)?;
                 let id = RequestId(key.into());
-                self.request_order.insert(index, id.clone());
-                self.requests.insert(id, (index, response));
+                self.request_order.insert(position, id.clone());
+                self.requests.insert(id, (position, response));
             }
         }
         Ok(())
@@ -202,11 +218,23 @@ impl State {
                 .map(|(id, v)| (Table::AppVersions, version_key(id, *v))),
         );
         keys.extend(self.groups.keys().map(|k| (Table::Groups, k.to_string())));
-        keys.extend(self.instances.keys().map(|k| (Table::Instances, k.0.clone())));
-        keys.extend(self.deployments.keys().map(|k| (Table::Deployments, k.0.clone())));
+        keys.extend(
+            self.instances
+                .keys()
+                .map(|k| (Table::Instances, k.0.clone())),
+        );
+        keys.extend(
+            self.deployments
+                .keys()
+                .map(|k| (Table::Deployments, k.0.clone())),
+        );
         keys.extend(self.jobs.keys().map(|k| (Table::Jobs, k.0.clone())));
         keys.extend(self.job_runs.keys().map(|k| (Table::JobRuns, k.0.clone())));
-        keys.extend(self.reservations.keys().map(|k| (Table::Reservations, k.0.clone())));
+        keys.extend(
+            self.reservations
+                .keys()
+                .map(|k| (Table::Reservations, k.0.clone())),
+        );
         keys.push((Table::Settings, String::new()));
         keys.extend(self.requests.keys().map(|k| (Table::Requests, k.0.clone())));
         let mut rows = Vec::with_capacity(keys.len());
@@ -230,5 +258,8 @@ impl State {
 
 fn split_version_key(key: &str) -> Option<(PathId, Timestamp)> {
     let (id, millis) = key.rsplit_once('@')?;
-    Some((PathId::parse(id, None).ok()?, Timestamp(millis.parse().ok()?)))
+    Some((
+        PathId::parse(id, None).ok()?,
+        Timestamp(millis.parse().ok()?),
+    ))
 }

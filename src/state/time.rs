@@ -5,7 +5,9 @@ use std::fmt;
 
 /// Milliseconds since the Unix epoch, UTC. Marathon's `version` values are these, printed as
 /// ISO-8601 with milliseconds.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Timestamp(pub i64);
 

@@ -28,11 +28,13 @@ pub struct LogStore {
 
 impl LogStore {
     pub fn open(path: &Path) -> Result<LogStore, StorageError> {
-        let db = Database::create(path).map_err(|e| StorageError::from_io_error(
-            ErrorSubject::Logs,
-            ErrorVerb::Read,
-            std::io::Error::other(format!("{}: {e}", path.display())),
-        ))?;
+        let db = Database::create(path).map_err(|e| {
+            StorageError::from_io_error(
+                ErrorSubject::Logs,
+                ErrorVerb::Read,
+                std::io::Error::other(format!("{}: {e}", path.display())),
+            )
+        })?;
         let store = LogStore { db: Arc::new(db) };
         store.write(ErrorSubject::Logs, |txn| {
             txn.open_table(LOG)?;
@@ -58,7 +60,10 @@ impl LogStore {
         .map_err(|e| redb_err(subject, ErrorVerb::Write, e))
     }
 
-    fn read_meta<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StorageError> {
+    fn read_meta<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &str,
+    ) -> Result<Option<T>, StorageError> {
         let subject = ErrorSubject::Store;
         let bytes = block(|| -> Result<Option<Vec<u8>>, redb::Error> {
             let txn = self.db.begin_read()?;
@@ -134,7 +139,8 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn save_vote(&mut self, vote: &Vote) -> Result<(), StorageError> {
-        let bytes = codec::encode(vote).map_err(|e| redb_err(ErrorSubject::Vote, ErrorVerb::Write, e))?;
+        let bytes =
+            codec::encode(vote).map_err(|e| redb_err(ErrorSubject::Vote, ErrorVerb::Write, e))?;
         self.write(ErrorSubject::Vote, |txn| {
             txn.open_table(META)?.insert(VOTE_KEY, bytes.as_slice())?;
             Ok(())
@@ -145,7 +151,11 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         self.read_meta(VOTE_KEY)
     }
 
-    async fn append<I>(&mut self, entries: I, callback: LogFlushed<TypeConfig>) -> Result<(), StorageError>
+    async fn append<I>(
+        &mut self,
+        entries: I,
+        callback: LogFlushed<TypeConfig>,
+    ) -> Result<(), StorageError>
     where
         I: IntoIterator<Item = Entry> + OptionalSend,
         I::IntoIter: OptionalSend,
@@ -179,8 +189,8 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn purge(&mut self, log_id: LogId) -> Result<(), StorageError> {
-        let bytes =
-            codec::encode(&log_id).map_err(|e| redb_err(ErrorSubject::Logs, ErrorVerb::Delete, e))?;
+        let bytes = codec::encode(&log_id)
+            .map_err(|e| redb_err(ErrorSubject::Logs, ErrorVerb::Delete, e))?;
         self.write(ErrorSubject::Logs, |txn| {
             txn.open_table(META)?.insert(PURGED_KEY, bytes.as_slice())?;
             let mut table = txn.open_table(LOG)?;

@@ -6,7 +6,7 @@
 use super::{SNAPSHOT_FILE, STATE_FILE, block, codec, redb_err};
 use crate::raft::TypeConfig;
 use crate::raft::types::{Entry, LogId, Snapshot, SnapshotMeta, StorageError, StoredMembership};
-use crate::state::{AppliedEvent, Outcome, Response, Row, State, Table};
+use crate::state::{AppliedEvent, Batch, Response, Row, State, Table};
 use openraft::storage::{RaftSnapshotBuilder, RaftStateMachine};
 use openraft::{EntryPayload, ErrorSubject, ErrorVerb, OptionalSend};
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
@@ -104,15 +104,21 @@ impl StateMachineStore {
             {
                 for (t, key) in touched {
                     let mut tbl = txn.open_table(table(*t)).map_err(|e| w(e.into()))?;
-                    match next.state.row(*t, key).map_err(|e| sm_err(ErrorVerb::Write, e))? {
+                    match next
+                        .state
+                        .row(*t, key)
+                        .map_err(|e| sm_err(ErrorVerb::Write, e))?
+                    {
                         Some(bytes) => tbl.insert(key.as_str(), bytes.as_slice()).map(drop),
                         None => tbl.remove(key.as_str()).map(drop),
                     }
                     .map_err(|e| w(e.into()))?;
                 }
                 let mut meta = txn.open_table(META).map_err(|e| w(e.into()))?;
-                meta.insert(LAST_APPLIED_KEY, applied.as_slice()).map_err(|e| w(e.into()))?;
-                meta.insert(MEMBERSHIP_KEY, membership.as_slice()).map_err(|e| w(e.into()))?;
+                meta.insert(LAST_APPLIED_KEY, applied.as_slice())
+                    .map_err(|e| w(e.into()))?;
+                meta.insert(MEMBERSHIP_KEY, membership.as_slice())
+                    .map_err(|e| w(e.into()))?;
             }
             txn.commit().map_err(|e| w(e.into()))
         })
@@ -186,7 +192,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         Ok((self.current.applied, self.current.membership.clone()))
     }
 
-    async fn apply<I>(&mut self, entries: I) -> Result<Vec<Response>, StorageError>
+    async fn apply<I>(&mut self, entries: I) -> Result<Vec<Vec<Response>>, StorageError>
     where
         I: IntoIterator<Item = Entry> + OptionalSend,
         I::IntoIter: OptionalSend,
@@ -198,21 +204,25 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         for entry in entries {
             next.applied = Some(entry.log_id);
             match entry.payload {
-                EntryPayload::Blank => responses.push(Ok(Outcome::NoCommand)),
-                EntryPayload::Normal(request) => {
+                EntryPayload::Blank => responses.push(Vec::new()),
+                EntryPayload::Normal(Batch(requests)) => {
                     let index = entry.log_id.index;
-                    let (response, applied) = next.state.apply(index, &request);
-                    touched.extend(applied.touched);
-                    events.extend(applied.events.into_iter().map(|event| AppliedEvent {
-                        index,
-                        time: request.time,
-                        event,
-                    }));
-                    responses.push(response);
+                    let mut answers = Vec::with_capacity(requests.len());
+                    for (slot, request) in requests.iter().enumerate() {
+                        let (response, applied) = next.state.apply((index, slot as u32), request);
+                        touched.extend(applied.touched);
+                        events.extend(applied.events.into_iter().map(|event| AppliedEvent {
+                            index,
+                            time: request.time,
+                            event,
+                        }));
+                        answers.push(response);
+                    }
+                    responses.push(answers);
                 }
                 EntryPayload::Membership(m) => {
                     next.membership = StoredMembership::new(Some(entry.log_id), m);
-                    responses.push(Ok(Outcome::NoCommand));
+                    responses.push(Vec::new());
                 }
             }
         }
@@ -264,8 +274,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
             codec::encode(&next.membership).map_err(|e| sm_err(ErrorVerb::Write, e))?;
         block(|| -> Result<(), redb::Error> {
             let mut txn = self.db.begin_write()?;
-            txn.set_durability(Durability::Immediate)
-                ?;
+            txn.set_durability(Durability::Immediate)?;
             for t in Table::ALL {
                 txn.delete_table(table(t))?;
                 txn.open_table(table(t))?;
@@ -289,7 +298,11 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         };
         let bytes = codec::encode(&stored).map_err(|e| sm_err(ErrorVerb::Write, e))?;
         block(|| write_atomically(&self.dir.join(SNAPSHOT_FILE), &bytes)).map_err(|e| {
-            redb_err(ErrorSubject::Snapshot(Some(meta.signature())), ErrorVerb::Write, e)
+            redb_err(
+                ErrorSubject::Snapshot(Some(meta.signature())),
+                ErrorVerb::Write,
+                e,
+            )
         })?;
         self.publish(next);
         Ok(())
@@ -313,28 +326,29 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     async fn build_snapshot(&mut self) -> Result<Snapshot, StorageError> {
         let view = Arc::clone(&self.view);
         let dir = self.dir.clone();
-        let stored = tokio::task::spawn_blocking(move || -> Result<StoredSnapshot, StorageError> {
-            let rows = view.state.rows().map_err(|e| sm_err(ErrorVerb::Read, e))?;
-            let data = codec::encode(&rows).map_err(|e| sm_err(ErrorVerb::Read, e))?;
-            let snapshot_id = match view.applied {
-                Some(id) => format!("{}-{}-{}", id.leader_id.term, id.index, rows.len()),
-                None => "empty".to_string(),
-            };
-            let stored = StoredSnapshot {
-                meta: SnapshotMeta {
-                    last_log_id: view.applied,
-                    last_membership: view.membership.clone(),
-                    snapshot_id,
-                },
-                data,
-            };
-            let bytes = codec::encode(&stored).map_err(|e| sm_err(ErrorVerb::Write, e))?;
-            write_atomically(&dir.join(SNAPSHOT_FILE), &bytes)
-                .map_err(|e| redb_err(ErrorSubject::Snapshot(None), ErrorVerb::Write, e))?;
-            Ok(stored)
-        })
-        .await
-        .map_err(|e| sm_err(ErrorVerb::Write, e))??;
+        let stored =
+            tokio::task::spawn_blocking(move || -> Result<StoredSnapshot, StorageError> {
+                let rows = view.state.rows().map_err(|e| sm_err(ErrorVerb::Read, e))?;
+                let data = codec::encode(&rows).map_err(|e| sm_err(ErrorVerb::Read, e))?;
+                let snapshot_id = match view.applied {
+                    Some(id) => format!("{}-{}-{}", id.leader_id.term, id.index, rows.len()),
+                    None => "empty".to_string(),
+                };
+                let stored = StoredSnapshot {
+                    meta: SnapshotMeta {
+                        last_log_id: view.applied,
+                        last_membership: view.membership.clone(),
+                        snapshot_id,
+                    },
+                    data,
+                };
+                let bytes = codec::encode(&stored).map_err(|e| sm_err(ErrorVerb::Write, e))?;
+                write_atomically(&dir.join(SNAPSHOT_FILE), &bytes)
+                    .map_err(|e| redb_err(ErrorSubject::Snapshot(None), ErrorVerb::Write, e))?;
+                Ok(stored)
+            })
+            .await
+            .map_err(|e| sm_err(ErrorVerb::Write, e))??;
         Ok(Snapshot {
             meta: stored.meta,
             snapshot: Box::new(Cursor::new(stored.data)),

@@ -75,11 +75,24 @@ macro_rules! route {
 
 #[tonic::async_trait]
 impl AppService for AppApi {
-    async fn create_app(&self, request: Request<CreateAppRequest>) -> Result<Response<App>, Status> {
-        route!(self, request, create_app, |m: CreateAppRequest| async move {
-            let record = apps::create(self.api(), m.definition_json.as_bytes(), request_id(&m.request_id)).await?;
-            Ok(to_proto(&record))
-        })
+    async fn create_app(
+        &self,
+        request: Request<CreateAppRequest>,
+    ) -> Result<Response<App>, Status> {
+        route!(
+            self,
+            request,
+            create_app,
+            |m: CreateAppRequest| async move {
+                let record = apps::create(
+                    self.api(),
+                    m.definition_json.as_bytes(),
+                    request_id(&m.request_id),
+                )
+                .await?;
+                Ok(to_proto(&record))
+            }
+        )
     }
 
     async fn get_app(&self, request: Request<GetAppRequest>) -> Result<Response<App>, Status> {
@@ -87,19 +100,24 @@ impl AppService for AppApi {
         let get = |m: GetAppRequest| async move {
             let id = app_id(&m.id)?;
             let view = self.api().read(consistency(m.consistency)).await?;
-            let record = view
-                .state
-                .app(&id)
-                .ok_or(ApiError::Rejected(crate::state::Rejection::AppNotFound(id.clone())))?;
+            let record = view.state.app(&id).ok_or(ApiError::Rejected(
+                crate::state::Rejection::AppNotFound(id.clone()),
+            ))?;
             Ok::<_, ApiError>(to_proto(record))
         };
         if stale {
-            return get(request.into_inner()).await.map(Response::new).map_err(Status::from);
+            return get(request.into_inner())
+                .await
+                .map(Response::new)
+                .map_err(Status::from);
         }
         route!(self, request, get_app, get)
     }
 
-    async fn list_apps(&self, request: Request<ListAppsRequest>) -> Result<Response<ListAppsReply>, Status> {
+    async fn list_apps(
+        &self,
+        request: Request<ListAppsRequest>,
+    ) -> Result<Response<ListAppsReply>, Status> {
         let stale = consistency(request.get_ref().consistency) == Consistency::Stale;
         let list = |m: ListAppsRequest| async move {
             let view = self.api().read(consistency(m.consistency)).await?;
@@ -112,30 +130,59 @@ impl AppService for AppApi {
             Ok::<_, ApiError>(ListAppsReply { apps })
         };
         if stale {
-            return list(request.into_inner()).await.map(Response::new).map_err(Status::from);
+            return list(request.into_inner())
+                .await
+                .map(Response::new)
+                .map_err(Status::from);
         }
         route!(self, request, list_apps, list)
     }
 
-    async fn update_app(&self, request: Request<UpdateAppRequest>) -> Result<Response<App>, Status> {
-        route!(self, request, update_app, |m: UpdateAppRequest| async move {
-            let id = app_id(&m.id)?;
-            let options = UpdateOptions {
-                partial: false,
-                create_if_missing: m.create_if_missing,
-                expected_revision: revision(m.expected_revision),
-                request_id: request_id(&m.request_id),
-            };
-            let (record, _) = apps::update(self.api(), &id, m.definition_json.as_bytes(), options).await?;
-            Ok(to_proto(&record))
-        })
+    async fn update_app(
+        &self,
+        request: Request<UpdateAppRequest>,
+    ) -> Result<Response<App>, Status> {
+        route!(
+            self,
+            request,
+            update_app,
+            |m: UpdateAppRequest| async move {
+                let id = app_id(&m.id)?;
+                let options = UpdateOptions {
+                    partial: false,
+                    create_if_missing: m.create_if_missing,
+                    expected_revision: revision(m.expected_revision),
+                    request_id: request_id(&m.request_id),
+                };
+                let (record, _) =
+                    apps::update(self.api(), &id, m.definition_json.as_bytes(), options).await?;
+                Ok(to_proto(&record))
+            }
+        )
     }
 
-    async fn delete_app(&self, request: Request<DeleteAppRequest>) -> Result<Response<DeleteAppReply>, Status> {
-        route!(self, request, delete_app, |m: DeleteAppRequest| async move {
-            let id = app_id(&m.id)?;
-            let (revision, _) = apps::delete(self.api(), &id, revision(m.expected_revision), request_id(&m.request_id)).await?;
-            Ok(DeleteAppReply { id: id.to_string(), revision })
-        })
+    async fn delete_app(
+        &self,
+        request: Request<DeleteAppRequest>,
+    ) -> Result<Response<DeleteAppReply>, Status> {
+        route!(
+            self,
+            request,
+            delete_app,
+            |m: DeleteAppRequest| async move {
+                let id = app_id(&m.id)?;
+                let (revision, _) = apps::delete(
+                    self.api(),
+                    &id,
+                    revision(m.expected_revision),
+                    request_id(&m.request_id),
+                )
+                .await?;
+                Ok(DeleteAppReply {
+                    id: id.to_string(),
+                    revision,
+                })
+            }
+        )
     }
 }

@@ -60,8 +60,14 @@ fn status_reply(l: &Leadership, commit_index: u64) -> StatusReply {
         last_applied_index: l.last_applied,
         last_log_index: l.last_log,
         commit_index,
-        leader_http_addr: l.leader.as_ref().map_or(String::new(), |(_, m)| m.http.clone()),
-        leader_grpc_addr: l.leader.as_ref().map_or(String::new(), |(_, m)| m.grpc.clone()),
+        leader_http_addr: l
+            .leader
+            .as_ref()
+            .map_or(String::new(), |(_, m)| m.http.clone()),
+        leader_grpc_addr: l
+            .leader
+            .as_ref()
+            .map_or(String::new(), |(_, m)| m.grpc.clone()),
     }
 }
 
@@ -85,11 +91,19 @@ impl ClusterService for ClusterApi {
     async fn status(&self, _: Request<StatusRequest>) -> Result<Response<StatusReply>, Status> {
         let api = &self.router.api;
         let l = api.leadership();
-        let commit = api.raft().metrics().borrow().last_applied.map_or(0, |x| x.index);
+        let commit = api
+            .raft()
+            .metrics()
+            .borrow()
+            .last_applied
+            .map_or(0, |x| x.index);
         Ok(Response::new(status_reply(&l, commit)))
     }
 
-    async fn add_node(&self, request: Request<AddNodeRequest>) -> Result<Response<MembershipReply>, Status> {
+    async fn add_node(
+        &self,
+        request: Request<AddNodeRequest>,
+    ) -> Result<Response<MembershipReply>, Status> {
         leader_only!(self, request, add_node);
         let m = request.into_inner();
         if m.id == 0 || m.peer_addr.is_empty() || m.grpc_addr.is_empty() || m.http_addr.is_empty() {
@@ -118,7 +132,10 @@ impl ClusterService for ClusterApi {
         Ok(Response::new(self.membership().await))
     }
 
-    async fn remove_node(&self, request: Request<RemoveNodeRequest>) -> Result<Response<MembershipReply>, Status> {
+    async fn remove_node(
+        &self,
+        request: Request<RemoveNodeRequest>,
+    ) -> Result<Response<MembershipReply>, Status> {
         leader_only!(self, request, remove_node);
         let id = request.into_inner().id;
         let raft = self.router.api.raft();
@@ -139,7 +156,10 @@ impl ClusterService for ClusterApi {
         Ok(Response::new(self.membership().await))
     }
 
-    async fn abdicate(&self, request: Request<AbdicateRequest>) -> Result<Response<AbdicateReply>, Status> {
+    async fn abdicate(
+        &self,
+        request: Request<AbdicateRequest>,
+    ) -> Result<Response<AbdicateReply>, Status> {
         leader_only!(self, request, abdicate);
         crate::api::abdicate(&self.router.api)?;
         Ok(Response::new(AbdicateReply {

@@ -87,7 +87,9 @@ fn leader_unreachable(status: Status) -> Status {
 }
 
 /// Every client gRPC service of a node, ready to serve.
-pub fn services(api: Api) -> Result<tonic::service::Routes, Box<dyn std::error::Error + Send + Sync>> {
+pub fn services(
+    api: Api,
+) -> Result<tonic::service::Routes, Box<dyn std::error::Error + Send + Sync>> {
     let router = Router::new(api);
     let (health_reporter, health) = tonic_health::server::health_reporter();
     let reflection = tonic_reflection::server::Builder::configure()
@@ -96,9 +98,11 @@ pub fn services(api: Api) -> Result<tonic::service::Routes, Box<dyn std::error::
     drop(health_reporter);
     let routes = tonic::service::Routes::new(health)
         .add_service(reflection)
-        .add_service(proto::v1::cluster_service_server::ClusterServiceServer::new(
-            cluster::ClusterApi::new(router.clone()),
-        ))
+        .add_service(
+            proto::v1::cluster_service_server::ClusterServiceServer::new(cluster::ClusterApi::new(
+                router.clone(),
+            )),
+        )
         .add_service(proto::v1::app_service_server::AppServiceServer::new(
             apps::AppApi::new(router),
         ));

@@ -42,7 +42,9 @@ impl AppQuery {
     }
 }
 
-fn query(q: Result<Query<AppQuery>, axum::extract::rejection::QueryRejection>) -> Result<AppQuery, ApiError> {
+fn query(
+    q: Result<Query<AppQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<AppQuery, ApiError> {
     let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let _ = (&q.embed, q.force);
     Ok(q)
@@ -130,7 +132,9 @@ fn parse_path(raw: &str) -> Result<AppPath, ApiError> {
 fn only_app(raw: &str) -> Result<PathId, ApiError> {
     match parse_path(raw)? {
         AppPath::App(id) => Ok(id),
-        _ => Err(ApiError::BadRequest(format!("/v2/apps/{raw} takes only GET"))),
+        _ => Err(ApiError::BadRequest(format!(
+            "/v2/apps/{raw} takes only GET"
+        ))),
     }
 }
 
@@ -153,8 +157,11 @@ pub async fn get(
         }
         AppPath::Versions(id) => {
             state.app(&id).ok_or_else(|| not_found(&id))?;
-            let mut versions: Vec<String> =
-                state.app_versions(&id).iter().map(|v| v.to_string()).collect();
+            let mut versions: Vec<String> = state
+                .app_versions(&id)
+                .iter()
+                .map(|v| v.to_string())
+                .collect();
             versions.reverse();
             Ok(Json(json!({ "versions": versions })))
         }
@@ -163,7 +170,9 @@ pub async fn get(
                 ApiError::BadRequest(format!("'{raw_version}' is not an ISO-8601 version"))
             })?;
             let spec = state.app_version(&id, version).ok_or_else(|| {
-                ApiError::NotFound(format!("App '{id}' does not exist in version {raw_version}"))
+                ApiError::NotFound(format!(
+                    "App '{id}' does not exist in version {raw_version}"
+                ))
             })?;
             let mut doc = spec.to_marathon_json();
             doc["version"] = json!(version.to_string());

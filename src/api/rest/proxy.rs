@@ -117,7 +117,9 @@ async fn forward(rest: &Rest, leader: &str, request: Request) -> Response {
     let outgoing = axum::http::Request::from_parts(parts, body);
     match tokio::time::timeout(PROXY_TIMEOUT, rest.proxy.client.request(outgoing)).await {
         // Once sent, a request may have been carried out even if no answer came back.
-        Err(_) => ApiError::MaybeCommitted("the leader did not answer in time".into()).into_response(),
+        Err(_) => {
+            ApiError::MaybeCommitted("the leader did not answer in time".into()).into_response()
+        }
         Ok(Err(e)) if e.is_connect() => unreachable(e.to_string()),
         Ok(Err(e)) => ApiError::MaybeCommitted(format!("connection to the leader failed: {e}"))
             .into_response(),

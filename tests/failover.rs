@@ -1,0 +1,156 @@
+//! SIGKILL of the leader: a new leader takes over, writes succeed again, no acknowledged write is
+//! lost (writes were in flight when it died), and the killed node restarts and catches up.
+
+mod common;
+
+use baton::proto::v1::{Consistency, CreateAppRequest, Role};
+use common::{CATCH_UP_WAIT, Cluster, ELECTION_WAIT, app_json, eventually};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Concurrent writers creating apps through every node, round robin, while the leader dies.
+const WRITERS: usize = 4;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn leader_sigkill_elects_a_new_leader_and_loses_no_acknowledged_write() {
+    let mut cluster = Cluster::start(3).await;
+    let all = cluster.ids();
+    let (old_leader, old_term) = cluster.wait_for_leader(&all).await;
+    let survivors: Vec<u64> = all.iter().copied().filter(|&id| id != old_leader).collect();
+
+    // A batch written before the kill.
+    let mut acked: Vec<String> = Vec::new();
+    for i in 0..10 {
+        let app = format!("/before/app-{i}");
+        cluster.create_app(all[i % all.len()], &app).await;
+        acked.push(app);
+    }
+
+    // Writers keep creating apps through every node while the leader is killed; every app whose
+    // create was acknowledged is recorded. Failed creates are ambiguous and not recorded.
+    let during: Arc<Mutex<Vec<(String, Instant)>>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let mut writers = Vec::new();
+    for w in 0..WRITERS {
+        let clients: Vec<_> = all.iter().map(|&id| cluster.apps(id)).collect();
+        let (during, stop, attempts) = (during.clone(), stop.clone(), attempts.clone());
+        writers.push(tokio::spawn(async move {
+            let mut k = 0usize;
+            while !stop.load(Ordering::Relaxed) {
+                let app = format!("/during/w{w}-{k}");
+                let mut client = clients[(w + k) % clients.len()].clone();
+                k += 1;
+                attempts.fetch_add(1, Ordering::Relaxed);
+                let request = CreateAppRequest {
+                    definition_json: app_json(&app),
+                    request_id: String::new(),
+                };
+                let call = client.create_app(request);
+                match tokio::time::timeout(Duration::from_secs(10), call).await {
+                    Ok(Ok(_)) => during.lock().expect("lock").push((app, Instant::now())),
+                    _ => tokio::time::sleep(Duration::from_millis(20)).await,
+                }
+            }
+        }));
+    }
+    let acked_count = |n: usize| {
+        let during = during.clone();
+        move || {
+            let during = during.clone();
+            async move { (during.lock().expect("lock").len() >= n).then_some(()) }
+        }
+    };
+    eventually(ELECTION_WAIT, "writes before the kill", acked_count(20)).await;
+
+    let killed_at = Instant::now();
+    cluster.kill(old_leader);
+    let (new_leader, new_term) = cluster.wait_for_leader(&survivors).await;
+    assert_ne!(new_leader, old_leader);
+    assert!(new_term > old_term, "new term {new_term} after {old_term}");
+    let elected_after = killed_at.elapsed();
+
+    // Writes succeed again: the writers get acknowledgements after the kill.
+    let acked_after_kill = |n: usize| {
+        let during = during.clone();
+        move || {
+            let during = during.clone();
+            async move {
+                let after = during
+                    .lock()
+                    .expect("lock")
+                    .iter()
+                    .filter(|(_, at)| *at > killed_at)
+                    .count();
+                (after >= n).then_some(())
+            }
+        }
+    };
+    eventually(
+        ELECTION_WAIT,
+        "acknowledged writes after the kill",
+        acked_after_kill(20),
+    )
+    .await;
+    stop.store(true, Ordering::Relaxed);
+    for w in writers {
+        w.await.expect("writer task");
+    }
+    let during = std::mem::take(&mut *during.lock().expect("lock"));
+    eprintln!(
+        "elected node {new_leader} (term {new_term}) {elected_after:?} after the kill; \
+         {} of {} writes acknowledged",
+        during.len(),
+        attempts.load(Ordering::Relaxed)
+    );
+    acked.extend(during.into_iter().map(|(app, _)| app));
+
+    // A plain write through each survivor succeeds.
+    for &id in &survivors {
+        let app = format!("/after/through-{id}");
+        let response = cluster
+            .http()
+            .post(cluster.url(id, "/v2/apps"))
+            .header("content-type", "application/json")
+            .body(app_json(&app))
+            .send()
+            .await
+            .expect("POST after failover");
+        assert_eq!(response.status(), 201, "POST {app} after failover");
+        acked.push(app);
+    }
+
+    // No acknowledged write is lost: a linearizable list through every survivor has them all.
+    for &id in &survivors {
+        let listed = eventually(ELECTION_WAIT, "a linearizable list", || {
+            let cluster = &cluster;
+            async move { cluster.app_ids(id, Consistency::Linearizable).await.ok() }
+        })
+        .await;
+        let missing: Vec<&String> = acked.iter().filter(|a| !listed.contains(a)).collect();
+        assert!(
+            missing.is_empty(),
+            "node {id} lost acknowledged writes: {missing:?}"
+        );
+    }
+
+    // The killed node restarts, follows the new leader and catches up with every write.
+    cluster.restart(old_leader).await;
+    cluster.wait_for_apps_stale(old_leader, &acked).await;
+    let status = eventually(CATCH_UP_WAIT, "the restarted node to follow", || {
+        let cluster = &cluster;
+        async move {
+            let s = cluster.status(old_leader).await?;
+            (s.leader_id != 0 && s.leader_id != old_leader && s.term >= new_term).then_some(s)
+        }
+    })
+    .await;
+    assert_eq!(status.role, Role::Follower as i32, "{status:?}");
+    let listed = cluster
+        .app_ids(old_leader, Consistency::Linearizable)
+        .await
+        .expect("linearizable list through the restarted node");
+    let missing: Vec<&String> = acked.iter().filter(|a| !listed.contains(a)).collect();
+    assert!(missing.is_empty(), "restarted node misses {missing:?}");
+}
