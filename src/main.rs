@@ -47,6 +47,7 @@ struct ClientArgs {
     /// Comma-separated gRPC addresses of the cluster's nodes; the next one is tried when one is down.
     #[arg(
         long,
+        global = true,
         env = "BATON_ENDPOINTS",
         default_value = "127.0.0.1:9101,127.0.0.1:9102,127.0.0.1:9103"
     )]

@@ -124,15 +124,15 @@ impl Api {
         let l = self.leadership();
         match l.role {
             Role::Leader => Ok(()),
-            Role::Deposed => {
-                let since = self.inner.raft.metrics().borrow().millis_since_quorum_ack;
-                match since {
-                    Some(ms) if Duration::from_millis(ms) > self.inner.quorum_timeout => {
-                        Err(ApiError::NoQuorum(ms))
-                    }
-                    _ => Ok(()),
+            // Raft still leads here but the lease lapsed (or the term is not yet confirmed): a
+            // write may still commit, unless no majority has answered for a while, in which
+            // case it certainly cannot and waiting for it would only hang the caller.
+            Role::Deposed => match l.quorum_acked_at.map(|at| at.elapsed()) {
+                Some(age) if age > self.inner.quorum_timeout => {
+                    Err(ApiError::NoQuorum(age.as_millis() as u64))
                 }
-            }
+                _ => Ok(()),
+            },
             _ => Err(ApiError::NotLeader {
                 this: self.inner.id,
                 leader: l.leader.as_ref().map(|(id, _)| *id),

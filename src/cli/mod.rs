@@ -15,6 +15,24 @@ use tonic::{Code, Response, Status};
 const RETRY_BUDGET: Duration = Duration::from_secs(15);
 const RETRY_PAUSE: Duration = Duration::from_millis(100);
 
+/// A failed call, printed the way a person reads it (tonic's own message nests every cause).
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    #[error("no node of {endpoints} could answer: {message}")]
+    Unavailable { endpoints: String, message: String },
+    #[error("{}: {}", .0.code().description(), .0.message())]
+    Refused(Status),
+}
+
+impl CallError {
+    pub fn status(&self) -> Option<&Status> {
+        match self {
+            CallError::Refused(s) => Some(s),
+            CallError::Unavailable { .. } => None,
+        }
+    }
+}
+
 /// A client of a whole cluster.
 pub struct Client {
     endpoints: Vec<String>,
@@ -43,9 +61,14 @@ impl Client {
         })
     }
 
+    /// The endpoints, for messages.
+    pub fn endpoints(&self) -> String {
+        self.endpoints.join(",")
+    }
+
     /// Calls `f` on one node after another until one gives an answer that is not "unavailable".
     /// An ambiguous write (deadline exceeded) is returned, never retried.
-    pub async fn call<T, F, Fut>(&self, f: F) -> Result<T, Status>
+    pub async fn call<T, F, Fut>(&self, f: F) -> Result<T, CallError>
     where
         F: Fn(Channel) -> Fut,
         Fut: Future<Output = Result<Response<T>, Status>>,
@@ -65,7 +88,7 @@ impl Client {
                         tracing::debug!(endpoint = %self.endpoints[i], %s, "unavailable; trying the next node");
                         last = s;
                     }
-                    Err(s) => return Err(s),
+                    Err(s) => return Err(CallError::Refused(s)),
                 }
             }
             if Instant::now() >= deadline {
@@ -73,6 +96,9 @@ impl Client {
             }
             tokio::time::sleep(RETRY_PAUSE * (round + 1).min(5)).await;
         }
-        Err(last)
+        Err(CallError::Unavailable {
+            endpoints: self.endpoints(),
+            message: last.message().to_string(),
+        })
     }
 }

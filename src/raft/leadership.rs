@@ -62,6 +62,8 @@ pub struct Leadership {
     /// lease, a single voter). Readers check it: a process continued after SIGSTOP serves
     /// requests before the watch task has run again.
     pub lease_until: Option<Instant>,
+    /// While Raft says this node leads: when a quorum last acknowledged it, as far as seen.
+    pub quorum_acked_at: Option<Instant>,
 }
 
 impl Leadership {
@@ -117,6 +119,7 @@ impl LeadershipWatch {
             last_log: 0,
             term_token: None,
             lease_until: None,
+            quorum_acked_at: None,
         };
         let (tx, rx) = watch::channel(initial);
         (
@@ -218,6 +221,11 @@ impl LeadershipWatch {
             last_applied: m.last_applied.map_or(0, |l| l.index),
             last_log: m.last_log_index.unwrap_or(0),
             term_token: self.term_token.as_ref().map(|(_, t)| t.clone()),
+            quorum_acked_at: if raft_leader {
+                self.quorum_acked_at
+            } else {
+                None
+            },
             lease_until: match role {
                 Role::Leader if voter_count > 1 => self.quorum_acked_at.map(|at| at + self.lease),
                 _ => None,

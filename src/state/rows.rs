@@ -252,7 +252,27 @@ impl State {
         for row in rows {
             state.load_row(row.table, &row.key, &row.value)?;
         }
+        state.share_loaded_specs();
         Ok(state)
+    }
+
+    /// After loading rows: an app's current definition and its newest stored version are one
+    /// allocation in a running node; decoded from two rows they are two. Share them again.
+    pub fn share_loaded_specs(&mut self) {
+        let shared: Vec<(PathId, Arc<AppDefinition>)> = self
+            .apps
+            .iter()
+            .filter_map(|(id, record)| {
+                let spec = self.app_versions.get(&(id.clone(), record.version))?;
+                (*spec == record.spec && !Arc::ptr_eq(spec, &record.spec))
+                    .then(|| (id.clone(), Arc::clone(spec)))
+            })
+            .collect();
+        for (id, spec) in shared {
+            if let Some(record) = self.apps.get_mut(&id) {
+                record.spec = spec;
+            }
+        }
     }
 }
 

@@ -158,6 +158,7 @@ fn load(db: &Database) -> Result<StateView, redb::Error> {
                 .map_err(|e| redb::Error::Corrupted(e.to_string()))?;
         }
     }
+    view.state.share_loaded_specs();
     let meta = txn.open_table(META)?;
     if let Some(v) = meta.get(LAST_APPLIED_KEY)? {
         view.applied =
