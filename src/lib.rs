@@ -8,6 +8,7 @@
 //! - [`state`]: the replicated model and the pure, deterministic `apply` of commands. No I/O.
 //! - [`store`]: the only code that knows redb: the Raft log, and the state machine's tables.
 //! - [`raft`]: the only code that knows openraft: type config, peer network, leadership watch.
+//! - [`mesos`]: the Mesos v1 scheduler API's wire types and RecordIO framing.
 //! - [`api`]: the only code that knows HTTP, JSON DTOs and the public gRPC types; forwarding.
 //! - [`cli`]: the command-line client, speaking gRPC to any node.
 //! - [`node`]: wiring only: builds a node from its config, runs it, drains it on SIGTERM.
@@ -17,6 +18,7 @@ pub mod api;
 pub mod bench;
 pub mod cli;
 pub mod config;
+pub mod mesos;
 pub mod node;
 pub mod raft;
 pub mod state;

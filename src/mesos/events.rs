@@ -6,8 +6,8 @@ use super::framework::{Address, DomainInfo, MasterInfo};
 use super::resources::{AllocationInfo, Attribute, Resource};
 use super::status::TaskStatus;
 use super::wire::{
-    AgentId, Base64Bytes, DurationInfo, ExecutorId, FrameworkId, JsonObject, OfferId,
-    OperationId, ResourceProviderId, TimeInfo, lenient, take, take_required, wire_enum,
+    AgentId, Base64Bytes, DurationInfo, ExecutorId, FrameworkId, JsonObject, OfferId, OperationId,
+    ResourceProviderId, TimeInfo, lenient, take, take_required, wire_enum,
 };
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -28,7 +28,9 @@ pub enum Event {
     Error(ErrorEvent),
     Heartbeat,
     /// A type this version does not know (from a newer master); its body is not kept.
-    Unknown { kind: String },
+    Unknown {
+        kind: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -148,7 +150,11 @@ pub struct OperationStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operation_id: Option<OperationId>,
     /// Absent when the name is unknown to us.
-    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub state: Option<OperationState>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,

@@ -52,7 +52,8 @@ pub struct VolumeList {
 #[derive(Clone, Debug, PartialEq)]
 pub enum OfferOperation {
     Launch(Launch),
-    LaunchGroup(LaunchGroup),
+    /// Boxed: an executor is far larger than the other bodies.
+    LaunchGroup(Box<LaunchGroup>),
     Reserve(ResourceList),
     Unreserve(ResourceList),
     Create(VolumeList),
@@ -87,10 +88,10 @@ impl Operation {
     }
 
     pub fn launch_group(executor: ExecutorInfo, task_group: TaskGroupInfo) -> Operation {
-        Operation::speculative(OfferOperation::LaunchGroup(LaunchGroup {
+        Operation::speculative(OfferOperation::LaunchGroup(Box::new(LaunchGroup {
             executor,
             task_group,
-        }))
+        })))
     }
 
     /// An operation without feedback: applied by the master at once, failures silent.
@@ -165,11 +166,26 @@ mod tests {
            "disk":{"persistence":{"id":"db.1#data#9b2e","principal":"my-orchestrator"},
                    "volume":{"container_path":"data","mode":"RW"}}});
         let cases = [
-            ("RESERVE", json!({"type":"RESERVE","reserve":{"resources":[reserved.clone()]}})),
-            ("UNRESERVE", json!({"type":"UNRESERVE","unreserve":{"resources":[reserved]}})),
-            ("CREATE", json!({"type":"CREATE","create":{"volumes":[volume.clone()]}})),
-            ("DESTROY", json!({"type":"DESTROY","destroy":{"volumes":[volume]}})),
-            ("LAUNCH", json!({"type":"LAUNCH","launch":{"task_infos":[]}})),
+            (
+                "RESERVE",
+                json!({"type":"RESERVE","reserve":{"resources":[reserved.clone()]}}),
+            ),
+            (
+                "UNRESERVE",
+                json!({"type":"UNRESERVE","unreserve":{"resources":[reserved]}}),
+            ),
+            (
+                "CREATE",
+                json!({"type":"CREATE","create":{"volumes":[volume.clone()]}}),
+            ),
+            (
+                "DESTROY",
+                json!({"type":"DESTROY","destroy":{"volumes":[volume]}}),
+            ),
+            (
+                "LAUNCH",
+                json!({"type":"LAUNCH","launch":{"task_infos":[]}}),
+            ),
             (
                 "LAUNCH_GROUP",
                 json!({"type":"LAUNCH_GROUP","launch_group":{
@@ -209,7 +225,10 @@ mod tests {
             json!({"type":7}),
             json!([]),
         ] {
-            assert!(serde_json::from_value::<Operation>(bad.clone()).is_err(), "{bad}");
+            assert!(
+                serde_json::from_value::<Operation>(bad.clone()).is_err(),
+                "{bad}"
+            );
         }
     }
 }

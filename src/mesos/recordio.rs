@@ -188,16 +188,29 @@ mod tests {
 
     #[test]
     fn decodes_chunkings() {
-        let hb = br#"{"type":"HEARTBEAT"}"#;
-        let cases: &[(&str, &[&[u8]], &[&[u8]])] = &[
-            ("one record, one chunk", &[b"20\n{\"type\":\"HEARTBEAT\"}"], &[hb]),
+        const HB: &[u8] = br#"{"type":"HEARTBEAT"}"#;
+        type Case = (
+            &'static str,
+            &'static [&'static [u8]],
+            &'static [&'static [u8]],
+        );
+        let cases: &[Case] = &[
+            (
+                "one record, one chunk",
+                &[b"20\n{\"type\":\"HEARTBEAT\"}"],
+                &[HB],
+            ),
             (
                 "two records in one chunk",
                 &[b"3\nabc2\nde"],
                 &[b"abc", b"de"],
             ),
             ("record split", &[b"5\nab", b"c", b"de"], &[b"abcde"]),
-            ("length line split", &[b"1", b"0", b"\n0123456789"], &[b"0123456789"]),
+            (
+                "length line split",
+                &[b"1", b"0", b"\n0123456789"],
+                &[b"0123456789"],
+            ),
             ("newline alone", &[b"2", b"\n", b"xy"], &[b"xy"]),
             (
                 "record ends where the next length starts",
@@ -224,8 +237,16 @@ mod tests {
         let cases: &[(&str, &[u8], RecordIoError)] = &[
             ("empty length", b"\nabc", RecordIoError::EmptyLength),
             ("letter", b"1x\n", RecordIoError::NotADigit(b'x')),
-            ("json without framing", b"{\"type\"", RecordIoError::NotADigit(b'{')),
-            ("carriage return", b"3\r\nabc", RecordIoError::NotADigit(b'\r')),
+            (
+                "json without framing",
+                b"{\"type\"",
+                RecordIoError::NotADigit(b'{'),
+            ),
+            (
+                "carriage return",
+                b"3\r\nabc",
+                RecordIoError::NotADigit(b'\r'),
+            ),
             ("minus", b"-1\n", RecordIoError::NotADigit(b'-')),
             ("zero", b"0\n", RecordIoError::ZeroLength),
             (
@@ -241,12 +262,18 @@ mod tests {
             (
                 "oversized",
                 b"1025\n",
-                RecordIoError::Oversized { len: 1025, max: 1024 },
+                RecordIoError::Oversized {
+                    len: 1025,
+                    max: 1024,
+                },
             ),
             (
                 "huge but fits u64",
                 b"18446744073709551615\n",
-                RecordIoError::Oversized { len: u64::MAX, max: 1024 },
+                RecordIoError::Oversized {
+                    len: u64::MAX,
+                    max: 1024,
+                },
             ),
             (
                 "garbage after a good record",

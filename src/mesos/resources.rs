@@ -251,7 +251,11 @@ wire_enum! {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Volume {
     pub container_path: String,
-    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub mode: Option<VolumeMode>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host_path: Option<String>,
@@ -352,7 +356,10 @@ mod tests {
             json!({"name":"cpus","type":"NUMBER","scalar":{"value":1}}),
             json!({"name":"cpus","type":1,"scalar":{"value":1}}),
         ] {
-            assert!(serde_json::from_value::<Resource>(bad.clone()).is_err(), "{bad}");
+            assert!(
+                serde_json::from_value::<Resource>(bad.clone()).is_err(),
+                "{bad}"
+            );
         }
     }
 
@@ -397,7 +404,10 @@ mod tests {
             "allocation_info":{"role":"apps"},"role":"*","ephemeral_ports":{},"new_field":1});
         let r: Resource = serde_json::from_value(wire).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(r.value, Value::Scalar(14800.0));
-        assert_eq!(r.allocation_info.map(|a| a.role).as_deref(), Some("apps"));
+        assert_eq!(
+            r.allocation_info.as_ref().map(|a| a.role.as_str()),
+            Some("apps")
+        );
         assert_eq!(r.reserved_role(), None);
     }
 }

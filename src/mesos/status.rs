@@ -1,6 +1,7 @@
 //! What Mesos reports about a task: TaskStatus, the task states, sources and reasons.
 
-use super::task::{CheckType, NetworkInfo};
+use super::container::NetworkInfo;
+use super::task::CheckType;
 use super::wire::{
     AgentId, Base64Bytes, ContainerId, ExecutorId, Labels, TaskId, TimeInfo, lenient, wire_enum,
 };
@@ -127,7 +128,11 @@ pub struct TaskStatus {
     pub state: TaskState,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
-    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub source: Option<TaskSource>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<Reason>,
@@ -268,8 +273,8 @@ mod tests {
         ];
         assert_eq!(names.len(), TaskState::ALL.len());
         for name in names {
-            let state: TaskState = serde_json::from_value(json!(name))
-                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            let state: TaskState =
+                serde_json::from_value(json!(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!(state.as_str(), name);
         }
     }
@@ -285,7 +290,9 @@ mod tests {
         assert_eq!(s.reason, Some(Reason::new("REASON_FROM_THE_FUTURE")));
         assert_eq!(s.source, None);
         assert_eq!(
-            s.check_status.and_then(|c| c.http).and_then(|h| h.status_code),
+            s.check_status
+                .and_then(|c| c.http)
+                .and_then(|h| h.status_code),
             Some(200)
         );
     }
@@ -310,7 +317,10 @@ mod tests {
             json!({"task_id":{"value":"t"}}),
             json!({"task_id":{"value":"t"},"state":"TASK_RUNNING","uuid":"not base64!"}),
         ] {
-            assert!(serde_json::from_value::<TaskStatus>(bad.clone()).is_err(), "{bad}");
+            assert!(
+                serde_json::from_value::<TaskStatus>(bad.clone()).is_err(),
+                "{bad}"
+            );
         }
     }
 }

@@ -1,8 +1,8 @@
 //! The JSON conventions every Mesos message shares: ids as `{"value": …}`, enums as their names,
 //! bytes as padded standard Base64, labels, and time as `{"nanoseconds": …}`.
 
-use serde::de::{self, Deserializer, Visitor};
 use serde::de::DeserializeOwned;
+use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 use std::fmt;
 use std::marker::PhantomData;
@@ -106,7 +106,10 @@ where
 
 /// Removes `key` from a message's JSON object and parses it; absent or `null` reads as `None`
 /// (the master ignores nulls). For the tagged envelopes of calls, events and operations.
-pub(crate) fn take<T: DeserializeOwned>(map: &mut JsonObject, key: &str) -> Result<Option<T>, String> {
+pub(crate) fn take<T: DeserializeOwned>(
+    map: &mut JsonObject,
+    key: &str,
+) -> Result<Option<T>, String> {
     match map.remove(key) {
         None | Some(serde_json::Value::Null) => Ok(None),
         Some(v) => serde_json::from_value(v)
@@ -116,7 +119,10 @@ pub(crate) fn take<T: DeserializeOwned>(map: &mut JsonObject, key: &str) -> Resu
 }
 
 /// As [`take`], for a sub-message the envelope's type requires.
-pub(crate) fn take_required<T: DeserializeOwned>(map: &mut JsonObject, key: &str) -> Result<T, String> {
+pub(crate) fn take_required<T: DeserializeOwned>(
+    map: &mut JsonObject,
+    key: &str,
+) -> Result<T, String> {
     take(map, key)?.ok_or_else(|| format!("Expecting '{key}' to be present"))
 }
 
@@ -290,8 +296,8 @@ fn base64_value(c: u8) -> Option<u32> {
 fn base64_decode(s: &str) -> Result<Vec<u8>, InvalidBase64> {
     let s = s.as_bytes();
     let body = match s {
-        [rest @ .., b'=', b'='] if s.len() % 4 == 0 => rest,
-        [rest @ .., b'='] if s.len() % 4 == 0 => rest,
+        [rest @ .., b'=', b'='] if s.len().is_multiple_of(4) => rest,
+        [rest @ .., b'='] if s.len().is_multiple_of(4) => rest,
         _ => s,
     };
     if body.len() % 4 == 1 {
@@ -375,8 +381,15 @@ mod tests {
 
     #[test]
     fn enums_travel_as_names() {
-        assert_eq!(serde_json::to_string(&Colour::Blue).ok(), Some("\"BLUE\"".into()));
-        assert_eq!(serde_json::from_str::<Colour>("\"RED\"").ok(), Some(Colour::Red));
+        assert_eq!(Colour::ALL, [Colour::Red, Colour::Blue]);
+        assert_eq!(
+            serde_json::to_string(&Colour::Blue).ok(),
+            Some("\"BLUE\"".into())
+        );
+        assert_eq!(
+            serde_json::from_str::<Colour>("\"RED\"").ok(),
+            Some(Colour::Red)
+        );
         assert!(serde_json::from_str::<Colour>("\"GREEN\"").is_err());
         assert!(serde_json::from_str::<Colour>("1").is_err());
         let parse = |s| serde_json::from_str::<Holder>(s).map_err(|e| e.to_string());

@@ -111,7 +111,10 @@ fn reference_subscribe_parses_ignoring_what_we_do_not_model() {
     assert_eq!(info.capabilities.len(), 6);
     assert!(info.has_capability(FrameworkCapability::RegionAware));
     assert_eq!(info.roles, ["apps", "apps/batch"]);
-    assert_eq!(info.labels.as_ref().and_then(|l| l.get("owner")), Some("team-x"));
+    assert_eq!(
+        info.labels.as_ref().and_then(|l| l.get("owner")),
+        Some("team-x")
+    );
     assert_eq!(s.suppressed_roles, ["apps/batch"]);
 }
 
@@ -137,7 +140,10 @@ fn calls_we_send_have_the_exact_shape() {
     info.id = Some(fid());
     let resubscribe = to_json(&Call::subscribe(info.clone()));
     assert_eq!(resubscribe["framework_id"], json!({"value":"F"}));
-    assert_eq!(resubscribe["subscribe"]["framework_info"]["id"], json!({"value":"F"}));
+    assert_eq!(
+        resubscribe["subscribe"]["framework_info"]["id"],
+        json!({"value":"F"})
+    );
 
     let task = TaskInfo::command(
         "/web",
