@@ -4,6 +4,7 @@
 
 use super::app::AppDefinition;
 use super::ids::{DeploymentId, InstanceId, JobId, JobRunId, RequestId, ReservationId};
+use super::model::{AppRecord, VersionInfo};
 use super::path::PathId;
 use super::time::Timestamp;
 use super::{Response, State};
@@ -26,9 +27,10 @@ pub enum Table {
 }
 
 impl Table {
+    /// In load order: an app's row names its current version, so versions load first.
     pub const ALL: [Table; 10] = [
-        Table::Apps,
         Table::AppVersions,
+        Table::Apps,
         Table::Groups,
         Table::Instances,
         Table::Deployments,
@@ -78,8 +80,29 @@ pub enum RowError {
         key: String,
         source: rmp_serde::decode::Error,
     },
+    #[error("app row {key} names version {version}, which is not stored")]
+    MissingVersion { key: String, version: Timestamp },
     #[error("row {table:?}/{key}: malformed key")]
     Key { table: Table, key: String },
+}
+
+/// An app's row: its bookkeeping only. The definition itself is the app's newest version row,
+/// so that an update writes the definition once, and the small app rows pack densely.
+#[derive(Serialize, Deserialize)]
+struct AppMeta {
+    revision: u64,
+    version: Timestamp,
+    version_info: VersionInfo,
+}
+
+impl AppMeta {
+    fn of(record: &AppRecord) -> AppMeta {
+        AppMeta {
+            revision: record.revision,
+            version: record.version,
+            version_info: record.version_info.clone(),
+        }
+    }
 }
 
 /// The key of one app version: `<app id>@<millis>`; `@` cannot occur in a path id.
@@ -121,7 +144,7 @@ impl State {
             Table::Apps => self
                 .apps
                 .get(&path_key(table, key)?)
-                .map(|v| encode(table, key, v)),
+                .map(|v| encode(table, key, &AppMeta::of(v))),
             Table::AppVersions => {
                 let (id, version) = split_version_key(key).ok_or_else(|| bad_key(table, key))?;
                 self.app_versions
@@ -165,8 +188,22 @@ impl State {
     pub fn load_row(&mut self, table: Table, key: &str, bytes: &[u8]) -> Result<(), RowError> {
         match table {
             Table::Apps => {
-                self.apps
-                    .insert(path_key(table, key)?, decode(table, key, bytes)?);
+                let id = path_key(table, key)?;
+                let meta: AppMeta = decode(table, key, bytes)?;
+                let spec = self
+                    .app_versions
+                    .get(&(id.clone(), meta.version))
+                    .ok_or_else(|| RowError::MissingVersion {
+                        key: key.to_string(),
+                        version: meta.version,
+                    })?;
+                let record = AppRecord {
+                    spec: Arc::clone(spec),
+                    revision: meta.revision,
+                    version: meta.version,
+                    version_info: meta.version_info,
+                };
+                self.apps.insert(id, record);
             }
             Table::AppVersions => {
                 let id = split_version_key(key).ok_or_else(|| bad_key(table, key))?;
@@ -211,12 +248,12 @@ impl State {
     /// Every row of the state, table by table (snapshots).
     pub fn rows(&self) -> Result<Vec<Row>, RowError> {
         let mut keys: Vec<(Table, String)> = Vec::new();
-        keys.extend(self.apps.keys().map(|k| (Table::Apps, k.to_string())));
         keys.extend(
             self.app_versions
                 .keys()
                 .map(|(id, v)| (Table::AppVersions, version_key(id, *v))),
         );
+        keys.extend(self.apps.keys().map(|k| (Table::Apps, k.to_string())));
         keys.extend(self.groups.keys().map(|k| (Table::Groups, k.to_string())));
         keys.extend(
             self.instances
@@ -252,27 +289,7 @@ impl State {
         for row in rows {
             state.load_row(row.table, &row.key, &row.value)?;
         }
-        state.share_loaded_specs();
         Ok(state)
-    }
-
-    /// After loading rows: an app's current definition and its newest stored version are one
-    /// allocation in a running node; decoded from two rows they are two. Share them again.
-    pub fn share_loaded_specs(&mut self) {
-        let shared: Vec<(PathId, Arc<AppDefinition>)> = self
-            .apps
-            .iter()
-            .filter_map(|(id, record)| {
-                let spec = self.app_versions.get(&(id.clone(), record.version))?;
-                (*spec == record.spec && !Arc::ptr_eq(spec, &record.spec))
-                    .then(|| (id.clone(), Arc::clone(spec)))
-            })
-            .collect();
-        for (id, spec) in shared {
-            if let Some(record) = self.apps.get_mut(&id) {
-                record.spec = spec;
-            }
-        }
     }
 }
 

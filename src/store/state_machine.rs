@@ -102,17 +102,23 @@ impl StateMachineStore {
             txn.set_durability(Durability::Immediate)
                 .map_err(|e| w(e.into()))?;
             {
-                for (t, key) in touched {
-                    let mut tbl = txn.open_table(table(*t)).map_err(|e| w(e.into()))?;
-                    match next
-                        .state
-                        .row(*t, key)
-                        .map_err(|e| sm_err(ErrorVerb::Write, e))?
-                    {
-                        Some(bytes) => tbl.insert(key.as_str(), bytes.as_slice()).map(drop),
-                        None => tbl.remove(key.as_str()).map(drop),
+                // `touched` is sorted by table: open each table once (opening one per row
+                // costs more than the inserts).
+                let mut rows = touched.iter().peekable();
+                while let Some((t, _)) = rows.peek() {
+                    let t = *t;
+                    let mut tbl = txn.open_table(table(t)).map_err(|e| w(e.into()))?;
+                    while let Some((_, key)) = rows.next_if(|(rt, _)| *rt == t) {
+                        let row = next
+                            .state
+                            .row(t, key)
+                            .map_err(|e| sm_err(ErrorVerb::Write, e))?;
+                        match row {
+                            Some(bytes) => tbl.insert(key.as_str(), bytes.as_slice()).map(drop),
+                            None => tbl.remove(key.as_str()).map(drop),
+                        }
+                        .map_err(|e| w(e.into()))?;
                     }
-                    .map_err(|e| w(e.into()))?;
                 }
                 let mut meta = txn.open_table(META).map_err(|e| w(e.into()))?;
                 meta.insert(LAST_APPLIED_KEY, applied.as_slice())
@@ -158,7 +164,6 @@ fn load(db: &Database) -> Result<StateView, redb::Error> {
                 .map_err(|e| redb::Error::Corrupted(e.to_string()))?;
         }
     }
-    view.state.share_loaded_specs();
     let meta = txn.open_table(META)?;
     if let Some(v) = meta.get(LAST_APPLIED_KEY)? {
         view.applied =

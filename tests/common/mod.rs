@@ -332,6 +332,24 @@ impl Cluster {
         }
     }
 
+    /// SIGTERM, then waits (up to `within`) for the process to exit; its exit status.
+    pub fn terminate(&mut self, id: u64, within: Duration) -> Option<std::process::ExitStatus> {
+        let mut child = self.node_mut(id).child.take()?;
+        signal(child.id(), "-TERM");
+        let deadline = Instant::now() + within;
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     pub fn pause(&self, id: u64) {
         signal(self.node(id).pid(), "-STOP");
     }
@@ -547,7 +565,7 @@ impl Drop for Cluster {
     }
 }
 
-fn signal(pid: u32, sig: &str) {
+pub fn signal(pid: u32, sig: &str) {
     let status = Command::new("kill")
         .args([sig, &pid.to_string()])
         .status()

@@ -1,0 +1,141 @@
+//! A node's life cycle: SIGTERM drains and exits cleanly without losing acknowledged writes, and
+//! `baton dev` runs a one-node cluster that keeps its data across restarts.
+
+mod common;
+
+use common::{Cluster, app_json, baton_bin, eventually, free_ports};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_drains_and_exits_cleanly_keeping_every_acknowledged_write() {
+    let mut cluster = Cluster::start(3).await;
+    let (leader, _) = cluster.wait_for_leader(&cluster.ids()).await;
+
+    // Writers keep the leader busy while it is told to stop.
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut writers = Vec::new();
+    for w in 0..4 {
+        let (http, url, stop) = (
+            cluster.http().clone(),
+            cluster.url(leader, "/v2/apps"),
+            Arc::clone(&stop),
+        );
+        writers.push(tokio::spawn(async move {
+            let mut acknowledged = Vec::new();
+            let mut n = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let id = format!("/drain/w{w}/a{n}");
+                n += 1;
+                let sent = http
+                    .post(&url)
+                    .body(app_json(&id))
+                    .header("content-type", "application/json")
+                    .send()
+                    .await;
+                match sent {
+                    Ok(r) if r.status() == 201 => acknowledged.push(id),
+                    Ok(_) => {}
+                    Err(_) => break,
+                }
+            }
+            acknowledged
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let status = cluster.terminate(leader, Duration::from_secs(15));
+    stop.store(true, Ordering::Relaxed);
+    let status = status.expect("the node did not exit within 15 s of SIGTERM");
+    assert!(status.success(), "SIGTERM exit status: {status:?}");
+
+    let mut acknowledged = Vec::new();
+    for w in writers {
+        acknowledged.extend(w.await.expect("writer task"));
+    }
+    assert!(
+        !acknowledged.is_empty(),
+        "no write was acknowledged before SIGTERM"
+    );
+    let survivors: Vec<u64> = cluster.running();
+    cluster.wait_for_leader(&survivors).await;
+    for id in survivors {
+        cluster.wait_for_apps_stale(id, &acknowledged).await;
+    }
+}
+
+/// Kills the process when dropped, so a failing test leaves nothing running.
+struct Guard(std::process::Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn baton_dev_serves_a_one_node_cluster_and_keeps_its_data() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ports = free_ports(3);
+    let http_addr = format!("127.0.0.1:{}", ports[0]);
+    let start = || {
+        Command::new(baton_bin())
+            .args(["dev", "--data-dir"])
+            .arg(dir.path().join("data"))
+            .args(["--http", &http_addr])
+            .args(["--grpc", &format!("127.0.0.1:{}", ports[1])])
+            .args(["--peer", &format!("127.0.0.1:{}", ports[2])])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map(Guard)
+            .expect("start baton dev")
+    };
+    let client = reqwest::Client::new();
+    let base = format!("http://{http_addr}");
+    let mut dev = start();
+    eventually(
+        Duration::from_secs(20),
+        "baton dev to accept a write",
+        || {
+            let (client, base) = (client.clone(), base.clone());
+            async move {
+                let r = client
+                    .post(format!("{base}/v2/apps"))
+                    .header("content-type", "application/json")
+                    .body(app_json("/dev/hello"))
+                    .send()
+                    .await
+                    .ok()?;
+                (r.status() == 201).then_some(())
+            }
+        },
+    )
+    .await;
+    common::signal(dev.0.id(), "-TERM");
+    let status = dev.0.wait().expect("wait for baton dev");
+    assert!(status.success(), "baton dev exit status: {status:?}");
+
+    let dev = start();
+    let app: serde_json::Value =
+        eventually(Duration::from_secs(20), "the app after a restart", || {
+            let (client, base) = (client.clone(), base.clone());
+            async move {
+                let r = client
+                    .get(format!("{base}/v2/apps/dev/hello"))
+                    .send()
+                    .await
+                    .ok()?;
+                if r.status() != 200 {
+                    return None;
+                }
+                r.json().await.ok()
+            }
+        })
+        .await;
+    assert_eq!(app["app"]["id"], "/dev/hello");
+    drop(dev);
+}
