@@ -105,9 +105,11 @@ impl AppMeta {
     }
 }
 
-/// The key of one app version: `<app id>@<millis>`; `@` cannot occur in a path id.
+/// The key of one app version: `<millis, zero-padded>@<app id>`. Time first, so that new
+/// versions append at the end of the table and the oldest are trimmed from its start: a write
+/// touches a few adjacent pages instead of one page per app somewhere in the middle.
 pub(super) fn version_key(id: &PathId, version: Timestamp) -> String {
-    format!("{id}@{}", version.0)
+    format!("{:020}@{id}", version.0)
 }
 
 fn encode<T: Serialize>(table: Table, key: &str, value: &T) -> Result<Vec<u8>, RowError> {
@@ -294,7 +296,7 @@ impl State {
 }
 
 fn split_version_key(key: &str) -> Option<(PathId, Timestamp)> {
-    let (id, millis) = key.rsplit_once('@')?;
+    let (millis, id) = key.split_once('@')?;
     Some((
         PathId::parse(id, None).ok()?,
         Timestamp(millis.parse().ok()?),
