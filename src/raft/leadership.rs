@@ -140,6 +140,7 @@ impl LeadershipWatch {
         // on a timer too.
         let mut tick = tokio::time::interval(self.lease / 4);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_ran = Instant::now();
         loop {
             let observed = tokio::select! {
                 _ = shutdown.cancelled() => break,
@@ -150,7 +151,15 @@ impl LeadershipWatch {
                 _ = tick.tick() => false,
             };
             let m = metrics.borrow_and_update().clone();
-            if observed {
+            // This loop wakes at least every lease/4. A longer gap means the process stood
+            // still (SIGSTOP, a stalled machine), and metrics read now may have been published
+            // before it did: their quorum age would be counted from the wrong moment. Trust
+            // no acknowledgement until openraft reports afresh.
+            let stalled = last_ran.elapsed() > self.lease;
+            last_ran = Instant::now();
+            if stalled {
+                self.quorum_acked_at = None;
+            } else if observed {
                 self.quorum_acked_at = m
                     .millis_since_quorum_ack
                     .and_then(|ms| Instant::now().checked_sub(Duration::from_millis(ms)));
