@@ -9,6 +9,8 @@
 //! - [`store`]: the only code that knows redb: the Raft log, and the state machine's tables.
 //! - [`raft`]: the only code that knows openraft: type config, peer network, leadership watch.
 //! - [`mesos`]: the Mesos v1 scheduler API's wire types and RecordIO framing.
+//! - [`mesos_local`]: `baton mesos-local`, an embedded Mesos master with local agents that runs
+//!   command tasks as processes.
 //! - [`api`]: the only code that knows HTTP, JSON DTOs and the public gRPC types; forwarding.
 //! - [`cli`]: the command-line client, speaking gRPC to any node.
 //! - [`node`]: wiring only: builds a node from its config, runs it, drains it on SIGTERM.
@@ -19,6 +21,7 @@ pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod mesos;
+pub mod mesos_local;
 pub mod node;
 pub mod raft;
 pub mod state;

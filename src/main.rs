@@ -102,6 +102,11 @@ enum Command {
         #[command(subcommand)]
         command: AppCommand,
     },
+    /// An embedded Mesos master with local agents that run command tasks as processes.
+    MesosLocal {
+        #[command(flatten)]
+        args: baton::mesos_local::Args,
+    },
     /// Benchmarks that start real clusters and print their figures.
     Bench {
         #[command(subcommand)]
@@ -206,6 +211,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::App { client, command } => {
             let c = cli::Client::new(&client.endpoints).context("bad --endpoints")?;
             cli::run_app(&c, command, client.json).await
+        }
+        Command::MesosLocal { args } => {
+            init_logging(LogFormat::Text, None);
+            let shutdown = CancellationToken::new();
+            stop_on_signal(shutdown.clone())?;
+            Ok(baton::mesos_local::run(args, shutdown).await?)
         }
         Command::Bench { command } => baton::bench::run(command).await,
     }

@@ -17,6 +17,8 @@ use std::sync::Arc;
 
 const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("raft_log");
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("raft_meta");
+/// redb's page cache for the log: replication reads the recent tail, which this holds.
+const LOG_CACHE_BYTES: usize = 32 * 1024 * 1024;
 const VOTE_KEY: &str = "vote";
 const PURGED_KEY: &str = "last_purged";
 
@@ -28,13 +30,16 @@ pub struct LogStore {
 
 impl LogStore {
     pub fn open(path: &Path) -> Result<LogStore, StorageError> {
-        let db = Database::create(path).map_err(|e| {
-            StorageError::from_io_error(
-                ErrorSubject::Logs,
-                ErrorVerb::Read,
-                std::io::Error::other(format!("{}: {e}", path.display())),
-            )
-        })?;
+        let db = Database::builder()
+            .set_cache_size(LOG_CACHE_BYTES)
+            .create(path)
+            .map_err(|e| {
+                StorageError::from_io_error(
+                    ErrorSubject::Logs,
+                    ErrorVerb::Read,
+                    std::io::Error::other(format!("{}: {e}", path.display())),
+                )
+            })?;
         let store = LogStore { db: Arc::new(db) };
         store.write(ErrorSubject::Logs, |txn| {
             txn.open_table(LOG)?;

@@ -20,6 +20,9 @@ use tokio::sync::{broadcast, watch};
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("sm_meta");
 const LAST_APPLIED_KEY: &str = "last_applied";
 const MEMBERSHIP_KEY: &str = "membership";
+/// redb's page cache for the state machine. Reads are served from the in-memory `State`; the
+/// cache only spares inserts re-reading B-tree pages, so it need not hold the whole file.
+const STATE_CACHE_BYTES: usize = 64 * 1024 * 1024;
 /// Events buffered for slow subscribers; one that falls further behind is told it lagged.
 const EVENT_BUFFER: usize = 8192;
 
@@ -59,7 +62,10 @@ impl StateMachineStore {
     /// Opens `state.redb` in `dir` and loads every row into memory.
     pub fn open(dir: &Path) -> Result<StateMachineStore, StorageError> {
         let path = dir.join(STATE_FILE);
-        let db = Database::create(&path).map_err(|e| sm_err(ErrorVerb::Read, e))?;
+        let db = Database::builder()
+            .set_cache_size(STATE_CACHE_BYTES)
+            .create(&path)
+            .map_err(|e| sm_err(ErrorVerb::Read, e))?;
         let current = block(|| load(&db)).map_err(|e| sm_err(ErrorVerb::Read, e))?;
         let current = Arc::new(current);
         let (view, _) = watch::channel(Arc::clone(&current));

@@ -1,0 +1,575 @@
+//! The embedded master's one owner of mutable state (frameworks, agents, offers, tasks), driven
+//! by a closed input enum in one `select!` loop; HTTP handlers and task supervisors reach it only
+//! through [`MasterHandle`] and the loop's input queue.
+
+use super::allocation::Refusal;
+use super::process::{Outcome, ProcessGroups};
+use super::resources::Resources;
+use crate::mesos::{
+    Address, AgentId, Attribute, Call, ErrorEvent, Event, FrameworkCapability, FrameworkId,
+    FrameworkInfo, MasterCapability, MasterInfo, OfferId, Subscribe, Subscribed, TaskId, TaskInfo,
+    TaskState, TaskStatus,
+};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime};
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Calls and process reports waiting for the master; HTTP handlers wait when it is full.
+pub const INPUT_QUEUE: usize = 1024;
+/// Events buffered per subscription. A subscriber this far behind is disconnected (it
+/// resubscribes and gets its unacknowledged updates again), so a stuck client cannot grow memory.
+pub const EVENT_QUEUE: usize = 4096;
+/// Terminal tasks kept per framework for `/state`, as Mesos keeps.
+pub const COMPLETED_TASKS: usize = 1000;
+/// Removed frameworks kept for `/state` and to refuse their resubscription.
+pub const COMPLETED_FRAMEWORKS: usize = 100;
+/// How often unacknowledged status updates are checked for redelivery.
+const RETRY_TICK: Duration = Duration::from_millis(250);
+/// The longest wait between redeliveries of an unacknowledged status update (Mesos' 10 min).
+pub const MAX_STATUS_RETRY: Duration = Duration::from_secs(600);
+/// The command executor's kill grace period when neither the task nor the KILL gives one.
+pub const DEFAULT_KILL_GRACE: Duration = Duration::from_secs(3);
+
+/// The master's timings and where it keeps sandboxes.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub heartbeat_interval: Duration,
+    pub allocation_interval: Duration,
+    pub status_retry_interval: Duration,
+}
+
+/// Why the master refuses a call; `http` maps each to its status code.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CallRefused {
+    /// 400.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 403: the framework is known but not subscribed.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 503: the master is shutting down.
+    #[error("mesos-local is stopping")]
+    Stopping,
+}
+
+/// A new subscription's event stream; it ends when the master closes the subscription.
+pub struct Subscription {
+    pub stream_id: String,
+    pub events: mpsc::Receiver<Event>,
+}
+
+/// Everything the master reacts to, besides its own timers.
+pub(super) enum Input {
+    Subscribe {
+        subscribe: Box<Subscribe>,
+        reply: oneshot::Sender<Subscription>,
+    },
+    Call {
+        call: Box<Call>,
+        stream_id: Option<String>,
+        reply: oneshot::Sender<Result<(), CallRefused>>,
+    },
+    State {
+        reply: oneshot::Sender<serde_json::Value>,
+    },
+    /// A task's process ended (or was killed).
+    Ended {
+        framework: FrameworkId,
+        task: TaskId,
+        pgid: u32,
+        outcome: Outcome,
+    },
+}
+
+/// How the rest of mesos-local talks to the master.
+#[derive(Clone)]
+pub struct MasterHandle {
+    pub(super) tx: mpsc::Sender<Input>,
+}
+
+impl MasterHandle {
+    /// Subscribes (or fails over) a framework. Semantic refusals arrive as an ERROR event on the
+    /// returned stream, as on a real master.
+    pub async fn subscribe(&self, subscribe: Subscribe) -> Result<Subscription, CallRefused> {
+        let (reply, rx) = oneshot::channel();
+        let input = Input::Subscribe {
+            subscribe: Box::new(subscribe),
+            reply,
+        };
+        self.tx
+            .send(input)
+            .await
+            .map_err(|_| CallRefused::Stopping)?;
+        rx.await.map_err(|_| CallRefused::Stopping)
+    }
+
+    /// Any call but SUBSCRIBE, checked against the framework's subscription.
+    pub async fn call(&self, call: Call, stream_id: Option<String>) -> Result<(), CallRefused> {
+        let (reply, rx) = oneshot::channel();
+        let input = Input::Call {
+            call: Box::new(call),
+            stream_id,
+            reply,
+        };
+        self.tx
+            .send(input)
+            .await
+            .map_err(|_| CallRefused::Stopping)?;
+        rx.await.map_err(|_| CallRefused::Stopping)?
+    }
+
+    /// The `/state` document.
+    pub async fn state(&self) -> Result<serde_json::Value, CallRefused> {
+        let (reply, rx) = oneshot::channel();
+        let input = Input::State { reply };
+        self.tx
+            .send(input)
+            .await
+            .map_err(|_| CallRefused::Stopping)?;
+        rx.await.map_err(|_| CallRefused::Stopping)
+    }
+}
+
+pub(super) struct Agent {
+    pub id: AgentId,
+    pub hostname: String,
+    pub total: Resources,
+    pub used: Resources,
+    pub offered: Resources,
+    pub attributes: Vec<Attribute>,
+    pub registered_time: f64,
+}
+
+impl Agent {
+    pub fn free(&self) -> Resources {
+        self.total.subtract(&self.used).subtract(&self.offered)
+    }
+}
+
+pub(super) struct OutstandingOffer {
+    pub framework: FrameworkId,
+    pub agent: usize,
+    pub resources: Resources,
+}
+
+pub(super) struct Stream {
+    pub id: String,
+    pub events: mpsc::Sender<Event>,
+}
+
+/// A live task process: where to ask for a kill with a grace period.
+pub(super) struct ProcessRef {
+    pub kill: mpsc::Sender<Duration>,
+}
+
+pub(super) struct Task {
+    pub info: TaskInfo,
+    pub agent: usize,
+    pub resources: Resources,
+    /// The latest state, reliable or not; resources are released when it turns terminal.
+    pub state: TaskState,
+    pub statuses: Vec<TaskStatus>,
+    /// Reliable updates not yet acknowledged; only the head is sent.
+    pub unacked: VecDeque<TaskStatus>,
+    pub head_sent: Option<Instant>,
+    /// How long after `head_sent` the head is sent again; doubles each time, as the agent's
+    /// status update manager retries.
+    pub head_backoff: Duration,
+    pub process: Option<ProcessRef>,
+}
+
+pub(super) struct Framework {
+    pub info: FrameworkInfo,
+    pub stream: Option<Stream>,
+    pub registered_time: f64,
+    pub reregistered_time: Option<f64>,
+    pub unregistered_time: Option<f64>,
+    pub disconnected_at: Option<Instant>,
+    pub suppressed: bool,
+    pub refusals: HashMap<usize, Refusal>,
+    pub tasks: BTreeMap<TaskId, Task>,
+    pub completed: VecDeque<Task>,
+}
+
+impl Framework {
+    pub fn id(&self) -> FrameworkId {
+        self.info.id.clone().unwrap_or_else(|| FrameworkId::new(""))
+    }
+
+    pub fn partition_aware(&self) -> bool {
+        self.info
+            .has_capability(FrameworkCapability::PartitionAware)
+    }
+
+    /// Keeps the last [`COMPLETED_TASKS`] terminal tasks.
+    pub fn complete(&mut self, task: Task) {
+        if self.completed.len() >= COMPLETED_TASKS {
+            self.completed.pop_front();
+        }
+        self.completed.push_back(task);
+    }
+}
+
+pub(super) struct Master {
+    pub id: String,
+    pub settings: Settings,
+    pub started: f64,
+    pub agents: Vec<Agent>,
+    pub frameworks: BTreeMap<FrameworkId, Framework>,
+    pub completed_frameworks: VecDeque<Framework>,
+    pub offers: HashMap<OfferId, OutstandingOffer>,
+    pub next_framework: u64,
+    pub next_offer: u64,
+    pub rotation: usize,
+    pub groups: ProcessGroups,
+    /// For task supervisors to report to this loop.
+    pub inputs: mpsc::Sender<Input>,
+    pub tracker: TaskTracker,
+    pub cancel: CancellationToken,
+}
+
+/// Seconds since the epoch, as Mesos' `/state` and status timestamps have them.
+pub(super) fn now_secs() -> f64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+impl Master {
+    /// A master with these agents (their ids are assigned here) and no frameworks yet.
+    pub fn new(
+        settings: Settings,
+        mut agents: Vec<Agent>,
+        inputs: mpsc::Sender<Input>,
+        tracker: TaskTracker,
+        cancel: CancellationToken,
+    ) -> Master {
+        let id = uuid::Uuid::new_v4().to_string();
+        for (i, a) in agents.iter_mut().enumerate() {
+            a.id = AgentId::new(format!("{id}-S{i}"));
+        }
+        Master {
+            id,
+            settings,
+            started: now_secs(),
+            agents,
+            frameworks: BTreeMap::new(),
+            completed_frameworks: VecDeque::new(),
+            offers: HashMap::new(),
+            next_framework: 0,
+            next_offer: 0,
+            rotation: 0,
+            groups: ProcessGroups::new(),
+            inputs,
+            tracker,
+            cancel,
+        }
+    }
+
+    pub fn master_info(&self) -> MasterInfo {
+        let ip = self.settings.listen.ip();
+        let ip_u32 = match ip {
+            std::net::IpAddr::V4(v4) => u32::from_le_bytes(v4.octets()),
+            std::net::IpAddr::V6(_) => 0,
+        };
+        let port = u32::from(self.settings.listen.port());
+        MasterInfo {
+            id: self.id.clone(),
+            ip: ip_u32,
+            port,
+            pid: Some(format!("master@{}", self.settings.listen)),
+            hostname: Some(ip.to_string()),
+            version: Some(super::VERSION.to_owned()),
+            address: Some(Address {
+                hostname: Some(ip.to_string()),
+                ip: Some(ip.to_string()),
+                port,
+            }),
+            domain: None,
+            capabilities: vec![MasterCapability {
+                kind: "AGENT_UPDATE".into(),
+            }],
+        }
+    }
+
+    fn handle(&mut self, input: Input) {
+        match input {
+            Input::Subscribe { subscribe, reply } => {
+                let subscription = self.subscribe(*subscribe);
+                let _ = reply.send(subscription);
+                self.allocate();
+            }
+            Input::Call {
+                call,
+                stream_id,
+                reply,
+            } => {
+                let checked = self.check_caller(&call, stream_id.as_deref());
+                match checked {
+                    Ok(framework) => {
+                        let _ = reply.send(self.apply(&framework, call.body));
+                    }
+                    Err(e) => {
+                        let _ = reply.send(Err(e));
+                    }
+                }
+            }
+            Input::State { reply } => {
+                let _ = reply.send(super::view::state(self));
+            }
+            Input::Ended {
+                framework,
+                task,
+                pgid,
+                outcome,
+            } => self.process_ended(&framework, &task, pgid, outcome),
+        }
+    }
+
+    /// The master's checks of a non-SUBSCRIBE call, in its order: known, subscribed, stream id
+    /// present, stream id current.
+    fn check_caller(
+        &self,
+        call: &Call,
+        stream_id: Option<&str>,
+    ) -> Result<FrameworkId, CallRefused> {
+        let id = call.framework_id.clone().ok_or_else(|| {
+            CallRefused::BadRequest("Expecting 'framework_id' to be present".into())
+        })?;
+        let framework = self
+            .frameworks
+            .get(&id)
+            .ok_or_else(|| CallRefused::BadRequest("Framework cannot be found".into()))?;
+        let stream = framework
+            .stream
+            .as_ref()
+            .ok_or_else(|| CallRefused::Forbidden("Framework is not subscribed".into()))?;
+        let given = stream_id.ok_or_else(|| {
+            CallRefused::BadRequest(
+                "All non-subscribe calls should include the 'Mesos-Stream-Id' header".into(),
+            )
+        })?;
+        if given != stream.id {
+            return Err(CallRefused::BadRequest(format!(
+                "The stream ID '{given}' included in this request didn't match the stream ID \
+                 currently associated with framework ID {id}"
+            )));
+        }
+        Ok(id)
+    }
+
+    fn subscribe(&mut self, subscribe: Subscribe) -> Subscription {
+        let (tx, events) = mpsc::channel(EVENT_QUEUE);
+        let stream_id = uuid::Uuid::new_v4().to_string();
+        let refuse = |tx: mpsc::Sender<Event>, message: &str| {
+            let _ = tx.try_send(Event::Error(ErrorEvent {
+                message: message.to_owned(),
+            }));
+        };
+        let mut info = subscribe.framework_info;
+        let now = now_secs();
+        let id = match info.id.clone() {
+            Some(id)
+                if self
+                    .completed_frameworks
+                    .iter()
+                    .any(|f| f.info.id.as_ref() == Some(&id)) =>
+            {
+                refuse(tx, "Framework has been removed");
+                return Subscription { stream_id, events };
+            }
+            Some(id) if self.frameworks.contains_key(&id) => {
+                let Some(fw) = self.frameworks.get_mut(&id) else {
+                    return Subscription { stream_id, events };
+                };
+                if fw.info.principal != info.principal {
+                    refuse(tx, "Changing framework's principal is not allowed.");
+                    return Subscription { stream_id, events };
+                }
+                if let Some(old) = fw.stream.take() {
+                    tracing::info!(framework_id = %id, "framework failed over");
+                    let _ = old.events.try_send(Event::Error(ErrorEvent {
+                        message: "Framework failed over".into(),
+                    }));
+                }
+                // Resubscription keeps the user and checkpoint flag it started with.
+                info.user = fw.info.user.clone();
+                info.checkpoint = fw.info.checkpoint;
+                fw.info = info;
+                fw.reregistered_time = Some(now);
+                self.discard_offers(&id);
+                id
+            }
+            recovered => {
+                let id = recovered.unwrap_or_else(|| {
+                    let id = FrameworkId::new(format!("{}-{:04}", self.id, self.next_framework));
+                    self.next_framework += 1;
+                    id
+                });
+                info.id = Some(id.clone());
+                let fw = Framework {
+                    info,
+                    stream: None,
+                    registered_time: now,
+                    reregistered_time: None,
+                    unregistered_time: None,
+                    disconnected_at: None,
+                    suppressed: false,
+                    refusals: HashMap::new(),
+                    tasks: BTreeMap::new(),
+                    completed: VecDeque::new(),
+                };
+                tracing::info!(framework_id = %id, name = %fw.info.name, "framework subscribed");
+                self.frameworks.insert(id.clone(), fw);
+                id
+            }
+        };
+        let subscribed = Event::Subscribed(Subscribed {
+            framework_id: id.clone(),
+            heartbeat_interval_seconds: Some(self.settings.heartbeat_interval.as_secs_f64()),
+            master_info: Some(self.master_info()),
+        });
+        let _ = tx.try_send(subscribed);
+        let _ = tx.try_send(Event::Heartbeat);
+        if let Some(fw) = self.frameworks.get_mut(&id) {
+            fw.suppressed = !subscribe.suppressed_roles.is_empty();
+            fw.disconnected_at = None;
+            fw.info.id = Some(id.clone());
+            fw.stream = Some(Stream {
+                id: stream_id.clone(),
+                events: tx,
+            });
+        }
+        self.resend_heads(&id, true);
+        Subscription { stream_id, events }
+    }
+
+    /// Sends an event to a framework's subscription; a closed or hopelessly behind subscriber
+    /// is disconnected.
+    pub fn send(&mut self, framework: &FrameworkId, event: Event) {
+        let Some(fw) = self.frameworks.get_mut(framework) else {
+            return;
+        };
+        let Some(stream) = &fw.stream else {
+            return;
+        };
+        if let Err(e) = stream.events.try_send(event) {
+            tracing::warn!(framework_id = %framework, error = %e, "dropping the subscription");
+            self.disconnect(framework);
+        }
+    }
+
+    fn disconnect(&mut self, framework: &FrameworkId) {
+        if let Some(fw) = self.frameworks.get_mut(framework) {
+            fw.stream = None;
+            fw.disconnected_at = Some(Instant::now());
+            tracing::info!(framework_id = %framework, "framework disconnected");
+        }
+        self.discard_offers(framework);
+    }
+
+    /// Notices subscriptions whose client went away, and removes frameworks whose failover
+    /// timeout has passed.
+    fn check_subscriptions(&mut self) {
+        let closed: Vec<FrameworkId> = self
+            .frameworks
+            .iter()
+            .filter(|(_, f)| f.stream.as_ref().is_some_and(|s| s.events.is_closed()))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in closed {
+            self.disconnect(&id);
+        }
+        let now = Instant::now();
+        let expired: Vec<FrameworkId> = self
+            .frameworks
+            .iter()
+            .filter(|(_, f)| {
+                let timeout = f
+                    .info
+                    .failover_timeout
+                    .filter(|t| t.is_finite() && *t > 0.0);
+                let timeout = Duration::from_secs_f64(timeout.unwrap_or(0.0).min(1e9));
+                f.disconnected_at.is_some_and(|at| now >= at + timeout)
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in expired {
+            tracing::info!(framework_id = %id, "failover timeout passed: removing the framework");
+            self.remove_framework(&id);
+        }
+    }
+
+    /// Redelivers the head of every task's unacknowledged updates: all of them right after a
+    /// (re)subscription (`all`), else those whose backoff has passed (it then doubles).
+    fn resend_heads(&mut self, framework: &FrameworkId, all: bool) {
+        let retry = self.settings.status_retry_interval;
+        let now = Instant::now();
+        let Some(fw) = self.frameworks.get_mut(framework) else {
+            return;
+        };
+        if fw.stream.is_none() {
+            return;
+        }
+        let mut due = Vec::new();
+        for task in fw.tasks.values_mut() {
+            let Some(head) = task.unacked.front() else {
+                continue;
+            };
+            if all {
+                task.head_backoff = retry;
+            } else if task
+                .head_sent
+                .is_none_or(|at| now >= at + task.head_backoff)
+            {
+                task.head_backoff = (task.head_backoff * 2).min(MAX_STATUS_RETRY);
+            } else {
+                continue;
+            }
+            task.head_sent = Some(now);
+            due.push(head.clone());
+        }
+        for status in due {
+            self.send(framework, Event::Update(crate::mesos::Update { status }));
+        }
+    }
+
+    fn retry_updates(&mut self) {
+        let ids: Vec<FrameworkId> = self.frameworks.keys().cloned().collect();
+        for id in ids {
+            self.resend_heads(&id, false);
+        }
+    }
+}
+
+/// The master's loop: the one place its state changes.
+pub(super) async fn run(mut master: Master, mut inputs: mpsc::Receiver<Input>) {
+    let cancel = master.cancel.clone();
+    let mut allocation = tokio::time::interval(master.settings.allocation_interval);
+    allocation.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut retry = tokio::time::interval(RETRY_TICK);
+    retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            biased;
+            () = cancel.cancelled() => break,
+            Some(input) = inputs.recv() => master.handle(input),
+            _ = allocation.tick() => {
+                master.check_subscriptions();
+                master.allocate();
+            }
+            _ = retry.tick() => master.retry_updates(),
+        }
+    }
+    tracing::info!("mesos-local stopping: killing every task");
+    master.groups.kill_all();
+}
+
+#[cfg(test)]
+mod tests;

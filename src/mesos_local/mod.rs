@@ -1,0 +1,185 @@
+//! mesos-local: an embedded Mesos-compatible master with local agents that runs command tasks as
+//! processes on this machine and speaks the real v1 scheduler HTTP API, reusing `mesos`' wire types.
+//!
+//! Layout: `spec` parses agent resources and attributes; `resources`, `allocation` and `launch`
+//! are pure decisions (arithmetic, offers and refusals, launch checks); `master` owns all mutable
+//! state in one loop and `calls` is its handling of each call; `process` runs and kills task
+//! processes; `view` renders `/state`; `http` is the HTTP surface.
+
+mod allocation;
+mod calls;
+mod http;
+mod launch;
+mod master;
+mod offers;
+mod process;
+mod resources;
+pub mod spec;
+mod tasks;
+mod view;
+
+pub use master::{CallRefused, MasterHandle, Settings, Subscription};
+pub use spec::SpecError;
+
+use master::{Agent, INPUT_QUEUE, Master};
+use resources::Resources;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// The Mesos version mesos-local claims; numeric, as pymesos parses it.
+pub const VERSION: &str = "1.11.0";
+/// How long open connections may take to finish once mesos-local is asked to stop.
+const DRAIN: Duration = Duration::from_secs(5);
+
+/// `baton mesos-local`'s flags.
+#[derive(Clone, Debug, clap::Args)]
+pub struct Args {
+    #[arg(long, default_value = "127.0.0.1:5050")]
+    pub listen: SocketAddr,
+    /// How many agents to run.
+    #[arg(long, default_value_t = 1)]
+    pub agents: u32,
+    /// Where sandboxes live.
+    #[arg(long)]
+    pub data_dir: PathBuf,
+    /// Every agent's resources, e.g. 'cpus:4;mem:8192;disk:20000;ports:[31000-31999]'; by
+    /// default agent N gets ports [P-P+999] with P = 31000 + 1000·(N−1).
+    #[arg(long)]
+    pub agent_resources: Option<String>,
+    /// Every agent's attributes, e.g. 'rack:a;level:3'.
+    #[arg(long)]
+    pub agent_attributes: Option<String>,
+    /// Seconds between HEARTBEAT events (tests shorten it).
+    #[arg(long, hide = true, default_value_t = 15.0)]
+    pub heartbeat_interval_secs: f64,
+    /// Milliseconds between allocation cycles.
+    #[arg(long, hide = true, default_value_t = 1000)]
+    pub allocation_interval_ms: u64,
+    /// Seconds before an unacknowledged status update is sent again.
+    #[arg(long, hide = true, default_value_t = 10.0)]
+    pub status_retry_secs: f64,
+}
+
+/// Why mesos-local cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("--agent-resources: {0}")]
+    Resources(SpecError),
+    #[error("--agent-resources: {0}")]
+    UnusableResources(resources::ResourceError),
+    #[error("--agent-attributes: {0}")]
+    Attributes(SpecError),
+    #[error("--agents must be between 1 and 254 (agents are 127.0.1.1 … 127.0.1.254)")]
+    AgentCount,
+    #[error("{0} must be a positive number of seconds")]
+    Interval(&'static str),
+    #[error("cannot create the data directory {path}: {error}")]
+    DataDir {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("cannot listen on {addr}: {error}")]
+    Listen {
+        addr: SocketAddr,
+        error: std::io::Error,
+    },
+    #[error("http server: {0}")]
+    Serve(std::io::Error),
+}
+
+fn positive(secs: f64, flag: &'static str) -> Result<Duration, StartError> {
+    if secs.is_finite() && secs > 0.0 && secs < 1e9 {
+        Ok(Duration::from_secs_f64(secs))
+    } else {
+        Err(StartError::Interval(flag))
+    }
+}
+
+fn agents(args: &Args) -> Result<Vec<Agent>, StartError> {
+    if args.agents == 0 || args.agents > 254 {
+        return Err(StartError::AgentCount);
+    }
+    let custom = match &args.agent_resources {
+        Some(s) => Some(spec::parse_resources(s).map_err(StartError::Resources)?),
+        None => None,
+    };
+    let attributes = match &args.agent_attributes {
+        Some(s) => spec::parse_attributes(s).map_err(StartError::Attributes)?,
+        None => Vec::new(),
+    };
+    let now = master::now_secs();
+    (1..=args.agents)
+        .map(|n| {
+            let list = custom
+                .clone()
+                .unwrap_or_else(|| spec::default_agent_resources(n));
+            let total = Resources::from_wire(&list).map_err(StartError::UnusableResources)?;
+            Ok(Agent {
+                id: crate::mesos::AgentId::new(""),
+                hostname: spec::agent_hostname(n),
+                total,
+                used: Resources::default(),
+                offered: Resources::default(),
+                attributes: attributes.clone(),
+                registered_time: now,
+            })
+        })
+        .collect()
+}
+
+/// Runs mesos-local until `shutdown`; then every task process it started is killed.
+pub async fn run(args: Args, shutdown: CancellationToken) -> Result<(), StartError> {
+    let settings = Settings {
+        listen: args.listen,
+        data_dir: args.data_dir.clone(),
+        heartbeat_interval: positive(args.heartbeat_interval_secs, "--heartbeat-interval-secs")?,
+        allocation_interval: positive(
+            args.allocation_interval_ms as f64 / 1000.0,
+            "--allocation-interval-ms",
+        )?,
+        status_retry_interval: positive(args.status_retry_secs, "--status-retry-secs")?,
+    };
+    let agents = agents(&args)?;
+    std::fs::create_dir_all(&settings.data_dir).map_err(|error| StartError::DataDir {
+        path: settings.data_dir.clone(),
+        error,
+    })?;
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .map_err(|error| StartError::Listen {
+            addr: settings.listen,
+            error,
+        })?;
+    let tracker = TaskTracker::new();
+    let (tx, rx) = mpsc::channel(INPUT_QUEUE);
+    let heartbeat = settings.heartbeat_interval;
+    let master = Master::new(
+        settings,
+        agents,
+        tx.clone(),
+        tracker.clone(),
+        shutdown.clone(),
+    );
+    tracing::info!(listen = %args.listen, agents = args.agents, data_dir = %args.data_dir.display(),
+        "mesos-local serving");
+    tracker.spawn(master::run(master, rx));
+    let app = http::router(MasterHandle { tx }, heartbeat);
+    let stopping = shutdown.clone();
+    let serve = axum::serve(listener, app).with_graceful_shutdown(stopping.cancelled_owned());
+    let served = tokio::select! {
+        r = serve => r.map_err(StartError::Serve),
+        // Subscription streams end when the master stops; a client that keeps a connection
+        // open past that is not waited for.
+        () = async { shutdown.cancelled().await; tokio::time::sleep(DRAIN).await } => Ok(()),
+    };
+    shutdown.cancel();
+    tracker.close();
+    if tokio::time::timeout(DRAIN, tracker.wait()).await.is_err() {
+        tracing::warn!("mesos-local: some tasks did not stop in time");
+    }
+    served
+}

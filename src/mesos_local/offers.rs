@@ -1,0 +1,133 @@
+//! The master's offers: each allocation cycle turned into OFFERS events, and outstanding offers
+//! returned to their agents when used, declined or discarded.
+
+use super::allocation::{self, Candidate};
+use super::master::{Agent, Master, OutstandingOffer};
+use super::resources::Resources;
+use crate::mesos::{
+    Address, AllocationInfo, Event, FrameworkCapability, FrameworkId, Offer, OfferId, Offers, Url,
+};
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+impl Master {
+    /// Returns a framework's outstanding offers to their agents, without RESCIND (the framework
+    /// forgets its offers when its subscription ends).
+    pub fn discard_offers(&mut self, framework: &FrameworkId) {
+        let ids: Vec<OfferId> = self
+            .offers
+            .iter()
+            .filter(|(_, o)| &o.framework == framework)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in ids {
+            self.take_offer(&id);
+        }
+    }
+
+    /// Removes an outstanding offer and gives its resources back to the agent.
+    pub fn take_offer(&mut self, id: &OfferId) -> Option<OutstandingOffer> {
+        let offer = self.offers.remove(id)?;
+        if let Some(agent) = self.agents.get_mut(offer.agent) {
+            agent.offered = agent.offered.subtract(&offer.resources);
+        }
+        Some(offer)
+    }
+
+    /// One allocation cycle: every agent's free resources to one framework that wants them.
+    pub fn allocate(&mut self) {
+        let now = Instant::now();
+        let ids: Vec<FrameworkId> = self.frameworks.keys().cloned().collect();
+        let free: Vec<Resources> = self.agents.iter().map(Agent::free).collect();
+        let pairs = {
+            let candidates: Vec<Candidate<'_>> = self
+                .frameworks
+                .values()
+                .map(|f| Candidate {
+                    wants_offers: f.stream.is_some() && !f.suppressed,
+                    refusals: &f.refusals,
+                })
+                .collect();
+            allocation::allocate(&free, &candidates, self.rotation, now)
+        };
+        self.rotation = self.rotation.wrapping_add(1);
+        let mut by_framework: BTreeMap<usize, Vec<Offer>> = BTreeMap::new();
+        for (agent, fw) in pairs {
+            let (Some(framework_id), Some(resources)) = (ids.get(fw), free.get(agent)) else {
+                continue;
+            };
+            let Some(offer) = self.make_offer(framework_id, agent, resources.clone()) else {
+                continue;
+            };
+            by_framework.entry(fw).or_default().push(offer);
+        }
+        for (fw, offers) in by_framework {
+            if let Some(id) = ids.get(fw) {
+                self.send(id, Event::Offers(Offers { offers }));
+            }
+        }
+        for fw in self.frameworks.values_mut() {
+            fw.refusals.retain(|_, r| r.until > now);
+        }
+    }
+
+    fn make_offer(
+        &mut self,
+        framework: &FrameworkId,
+        agent: usize,
+        resources: Resources,
+    ) -> Option<Offer> {
+        let id = OfferId::new(format!("{}-O{}", self.id, self.next_offer));
+        self.next_offer += 1;
+        let info = self.frameworks.get(framework).map(|f| &f.info);
+        let multi_role = info.is_some_and(|i| i.has_capability(FrameworkCapability::MultiRole));
+        let refinement =
+            info.is_some_and(|i| i.has_capability(FrameworkCapability::ReservationRefinement));
+        let role = info
+            .and_then(|i| i.roles.first().cloned().or_else(|| i.role.clone()))
+            .unwrap_or_else(|| "*".to_owned());
+        let allocation_info = multi_role.then(|| AllocationInfo { role: role.clone() });
+        let wire: Vec<_> = resources
+            .to_wire()
+            .into_iter()
+            .map(|mut r| {
+                r.allocation_info = allocation_info.clone();
+                if !refinement {
+                    r.role = Some("*".to_owned());
+                }
+                r
+            })
+            .collect();
+        let a = self.agents.get_mut(agent)?;
+        a.offered = a.offered.add(&resources);
+        self.offers.insert(
+            id.clone(),
+            OutstandingOffer {
+                framework: framework.clone(),
+                agent,
+                resources,
+            },
+        );
+        Some(Offer {
+            id,
+            framework_id: framework.clone(),
+            agent_id: a.id.clone(),
+            hostname: a.hostname.clone(),
+            url: Some(Url {
+                scheme: "http".into(),
+                address: Address {
+                    hostname: Some(a.hostname.clone()),
+                    ip: Some(a.hostname.clone()),
+                    port: 5051,
+                },
+                path: Some("/slave(1)".into()),
+            }),
+            domain: None,
+            allocation_info,
+            resources: wire,
+            attributes: a.attributes.clone(),
+            executor_ids: Vec::new(),
+            unavailability: None,
+        })
+    }
+}
