@@ -71,7 +71,9 @@ async fn cluster_add_and_remove_a_fourth_node_online() {
     .await;
     let stdout = String::from_utf8_lossy(&added.stdout);
     assert!(
-        stdout.contains(&format!("({new}, true)")),
+        stdout
+            .lines()
+            .any(|l| l.starts_with(&format!("{new} voter "))),
         "added as a voter: {stdout}"
     );
 
@@ -107,7 +109,10 @@ async fn cluster_add_and_remove_a_fourth_node_online() {
     // Remove it again; the three others carry on.
     let removed = cli(&endpoints, &["remove", "--id", &id_arg]).await;
     let stdout = String::from_utf8_lossy(&removed.stdout);
-    assert!(!stdout.contains(&format!("({new},")), "removed: {stdout}");
+    assert!(
+        stdout.lines().count() == 3 && !stdout.lines().any(|l| l.starts_with(&format!("{new} "))),
+        "removed: {stdout}"
+    );
     eventually(
         CATCH_UP_WAIT,
         "every voter to drop the removed node",

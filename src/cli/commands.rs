@@ -73,6 +73,27 @@ pub enum AppCommand {
     },
 }
 
+/// Calls `$method` of `$service` with `$request` on whichever node of the cluster answers.
+macro_rules! call {
+    ($client:expr, $service:ident, $method:ident, $request:expr) => {{
+        let request = $request;
+        $client
+            .call(|c| {
+                let request = request.clone();
+                async move { $service::new(c).$method(request).await }
+            })
+            .await
+    }};
+}
+
+/// The membership after a change: `id voter|learner peer-address` per line.
+fn print_members(members: &[crate::proto::v1::Member]) {
+    for m in members {
+        let kind = if m.voter { "voter" } else { "learner" };
+        println!("{} {kind} {}", m.id, m.peer_addr);
+    }
+}
+
 fn read_file(path: &PathBuf) -> anyhow::Result<String> {
     if path.as_os_str() == "-" {
         let mut s = String::new();
@@ -110,11 +131,7 @@ pub async fn run_cluster(
 ) -> anyhow::Result<()> {
     match command {
         ClusterCommand::Status => {
-            let s = client
-                .call(
-                    |c| async move { ClusterServiceClient::new(c).status(StatusRequest {}).await },
-                )
-                .await?;
+            let s = call!(client, ClusterServiceClient, status, StatusRequest {})?;
             if json {
                 let members: Vec<_> = s
                     .members
@@ -160,44 +177,20 @@ pub async fn run_cluster(
                 http_addr: http,
                 promote: !learner,
             };
-            let r = client
-                .call(|c| {
-                    let request = request.clone();
-                    async move { ClusterServiceClient::new(c).add_node(request).await }
-                })
-                .await?;
-            println!(
-                "members: {:?}",
-                r.members
-                    .iter()
-                    .map(|m| (m.id, m.voter))
-                    .collect::<Vec<_>>()
-            );
+            let r = call!(client, ClusterServiceClient, add_node, request)?;
+            print_members(&r.members);
         }
         ClusterCommand::Remove { id } => {
-            let r = client
-                .call(|c| async move {
-                    ClusterServiceClient::new(c)
-                        .remove_node(RemoveNodeRequest { id })
-                        .await
-                })
-                .await?;
-            println!(
-                "members: {:?}",
-                r.members
-                    .iter()
-                    .map(|m| (m.id, m.voter))
-                    .collect::<Vec<_>>()
-            );
+            let r = call!(
+                client,
+                ClusterServiceClient,
+                remove_node,
+                RemoveNodeRequest { id }
+            )?;
+            print_members(&r.members);
         }
         ClusterCommand::Abdicate => {
-            let r = client
-                .call(|c| async move {
-                    ClusterServiceClient::new(c)
-                        .abdicate(AbdicateRequest {})
-                        .await
-                })
-                .await?;
+            let r = call!(client, ClusterServiceClient, abdicate, AbdicateRequest {})?;
             println!("{}", r.message);
         }
     }
@@ -212,12 +205,7 @@ pub async fn run_app(client: &Client, command: AppCommand, json: bool) -> anyhow
                 definition_json,
                 request_id: uuid::Uuid::new_v4().to_string(),
             };
-            let app = client
-                .call(|c| {
-                    let request = request.clone();
-                    async move { AppServiceClient::new(c).create_app(request).await }
-                })
-                .await?;
+            let app = call!(client, AppServiceClient, create_app, request)?;
             print_app(&app, json)?;
         }
         AppCommand::Show { id, stale } => {
@@ -225,12 +213,7 @@ pub async fn run_app(client: &Client, command: AppCommand, json: bool) -> anyhow
                 id,
                 consistency: consistency(stale),
             };
-            let app = client
-                .call(|c| {
-                    let request = request.clone();
-                    async move { AppServiceClient::new(c).get_app(request).await }
-                })
-                .await?;
+            let app = call!(client, AppServiceClient, get_app, request)?;
             print_app(&app, true)?;
         }
         AppCommand::List { prefix, stale } => {
@@ -238,12 +221,7 @@ pub async fn run_app(client: &Client, command: AppCommand, json: bool) -> anyhow
                 consistency: consistency(stale),
                 prefix: prefix.unwrap_or_default(),
             };
-            let reply = client
-                .call(|c| {
-                    let request = request.clone();
-                    async move { AppServiceClient::new(c).list_apps(request).await }
-                })
-                .await?;
+            let reply = call!(client, AppServiceClient, list_apps, request)?;
             for app in &reply.apps {
                 print_app(app, json)?;
             }
@@ -260,12 +238,7 @@ pub async fn run_app(client: &Client, command: AppCommand, json: bool) -> anyhow
                 request_id: uuid::Uuid::new_v4().to_string(),
                 create_if_missing: expected_revision.is_none(),
             };
-            let app = client
-                .call(|c| {
-                    let request = request.clone();
-                    async move { AppServiceClient::new(c).update_app(request).await }
-                })
-                .await?;
+            let app = call!(client, AppServiceClient, update_app, request)?;
             print_app(&app, json)?;
         }
         AppCommand::Delete {
@@ -277,12 +250,7 @@ pub async fn run_app(client: &Client, command: AppCommand, json: bool) -> anyhow
                 expected_revision: expected_revision.unwrap_or(0),
                 request_id: uuid::Uuid::new_v4().to_string(),
             };
-            let r = client
-                .call(|c| {
-                    let request = request.clone();
-                    async move { AppServiceClient::new(c).delete_app(request).await }
-                })
-                .await?;
+            let r = call!(client, AppServiceClient, delete_app, request)?;
             println!("deleted {} (revision {})", r.id, r.revision);
         }
     }
