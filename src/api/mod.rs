@@ -209,7 +209,7 @@ impl Api {
 /// node from standing in the election that follows. Both are restored once another leader is
 /// seen (or after a while, should none appear).
 pub fn abdicate(api: &Api) -> Result<(), ApiError> {
-    if !matches!(api.leadership().role, Role::Leader | Role::Deposed) {
+    if !api.leadership().raft_leads() {
         return Err(ApiError::NotLeader {
             this: api.id(),
             leader: api.leadership().leader.map(|(id, _)| id),

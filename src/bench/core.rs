@@ -288,6 +288,5 @@ async fn restart_phase(cluster: &mut LocalCluster, apps: usize) -> anyhow::Resul
         "restart apps={apps} median_to_serving_ms={:.0} leader_rss_mib={leader_rss:.0}",
         ms(percentile(&samples, 0.5))
     );
-    let _ = term_of(channels[0].clone()).await;
     Ok(())
 }

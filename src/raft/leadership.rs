@@ -71,6 +71,12 @@ impl Leadership {
         self.role == Role::Leader
     }
 
+    /// Whether Raft itself says this node leads (acting or deposed): where requests that need
+    /// the leader are served rather than forwarded. Leader-only *actions* need `is_leader`.
+    pub fn raft_leads(&self) -> bool {
+        matches!(self.role, Role::Leader | Role::Deposed)
+    }
+
     /// This leadership as of `now`: a `Leader` whose lease has run out since it was published
     /// is `Deposed`.
     pub fn at(mut self, now: Instant) -> Leadership {
@@ -91,6 +97,20 @@ impl Leadership {
             self.last_log,
         )
     }
+}
+
+/// The members of the membership config these metrics report.
+pub fn members_of(m: &RaftMetrics) -> Vec<MemberInfo> {
+    let config = m.membership_config.membership();
+    let voters: std::collections::BTreeSet<NodeId> = config.voter_ids().collect();
+    config
+        .nodes()
+        .map(|(id, node)| MemberInfo {
+            id: *id,
+            addrs: node.clone(),
+            voter: voters.contains(id),
+        })
+        .collect()
 }
 
 /// Watches Raft and publishes [`Leadership`] until `shutdown` is cancelled.
@@ -174,18 +194,7 @@ impl LeadershipWatch {
     }
 
     fn publish(&mut self, m: &RaftMetrics) {
-        let members: Vec<MemberInfo> = {
-            let config = m.membership_config.membership();
-            let voters: std::collections::BTreeSet<NodeId> = config.voter_ids().collect();
-            config
-                .nodes()
-                .map(|(id, node)| MemberInfo {
-                    id: *id,
-                    addrs: node.clone(),
-                    voter: voters.contains(id),
-                })
-                .collect()
-        };
+        let members = members_of(m);
         let voter_count = members.iter().filter(|m| m.voter).count();
         let raft_leader = m.state == ServerState::Leader && m.current_leader == Some(m.id);
         let confirmed = m

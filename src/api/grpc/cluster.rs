@@ -129,7 +129,7 @@ impl ClusterService for ClusterApi {
                 .map_err(|_| Status::deadline_exceeded("promotion did not commit in time"))?
                 .map_err(membership_error)?;
         }
-        Ok(Response::new(self.membership().await))
+        Ok(Response::new(self.membership()))
     }
 
     async fn remove_node(
@@ -153,7 +153,7 @@ impl ClusterService for ClusterApi {
             .await
             .map_err(|_| Status::deadline_exceeded("removal did not commit in time"))?
             .map_err(membership_error)?;
-        Ok(Response::new(self.membership().await))
+        Ok(Response::new(self.membership()))
     }
 
     async fn abdicate(
@@ -169,11 +169,12 @@ impl ClusterService for ClusterApi {
 }
 
 impl ClusterApi {
-    /// The membership after a change, once this node's watch has seen it.
-    async fn membership(&self) -> MembershipReply {
-        let l = self.router.api.leadership();
+    /// The membership right after a committed change, read from Raft itself (the leadership
+    /// watch may not have caught up yet).
+    fn membership(&self) -> MembershipReply {
+        let metrics = self.router.api.raft().metrics().borrow().clone();
         MembershipReply {
-            members: members(&l.members),
+            members: members(&crate::raft::leadership::members_of(&metrics)),
         }
     }
 }

@@ -7,7 +7,6 @@ mod cluster;
 
 use super::{Api, ApiError};
 use crate::proto;
-use crate::raft::Role;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tonic::metadata::MetadataValue;
@@ -50,7 +49,7 @@ impl Router {
 
     async fn route<T>(&self, request: &Request<T>) -> Result<Route, Status> {
         let leadership = self.api.leadership();
-        if matches!(leadership.role, Role::Leader | Role::Deposed) {
+        if leadership.raft_leads() {
             return Ok(Route::Local);
         }
         if request.metadata().contains_key(FORWARDED) {

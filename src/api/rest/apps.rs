@@ -24,9 +24,11 @@ pub struct AppQuery {
     id: Option<String>,
     cmd: Option<String>,
     /// Accepted for Marathon clients; the counts and deployments are always embedded.
+    #[allow(dead_code)]
     embed: Option<String>,
     partial_update: Option<bool>,
     /// Accepted for Marathon clients; no deployment can block a write until deployments exist.
+    #[allow(dead_code)]
     force: Option<bool>,
 }
 
@@ -46,7 +48,6 @@ fn query(
     q: Result<Query<AppQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<AppQuery, ApiError> {
     let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let _ = (&q.embed, q.force);
     Ok(q)
 }
 

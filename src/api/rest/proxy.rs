@@ -4,7 +4,6 @@
 
 use super::Rest;
 use crate::api::ApiError;
-use crate::raft::Role;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, Uri};
@@ -68,7 +67,7 @@ pub async fn leader_or_proxy(State(rest): State<Rest>, request: Request, next: N
         return next.run(request).await;
     }
     let leadership = rest.api.leadership();
-    if matches!(leadership.role, Role::Leader | Role::Deposed) {
+    if leadership.raft_leads() {
         let mut response = next.run(request).await;
         response
             .headers_mut()
@@ -90,7 +89,6 @@ pub async fn leader_or_proxy(State(rest): State<Rest>, request: Request, next: N
         Some((_, member)) => forward(&rest, &member.http, request).await,
         None => ApiError::NoLeader.into_response(),
     }
-    .into_response()
 }
 
 async fn forward(rest: &Rest, leader: &str, request: Request) -> Response {
