@@ -8,9 +8,30 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v curl >/dev/null || need_apt+=(curl)
 command -v python3 >/dev/null || need_apt+=(python3)
+# The pymesos venv below needs ensurepip, which Debian ships separately.
+python3 -c 'import ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "== installing ${need_apt[*]}"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
+fi
+# pymesos 0.3.15 for tests/pymesos.rs, in its own venv (the test looks there). Its http-parser
+# dependency's C extension does not build on Python 3.11+, so http-parser's pure-Python parser is
+# copied in from the sdist instead (mesos-api.md §10, recipe 3); pymesos falls back to it.
+pymesos_venv=target/pymesos-venv
+if ! "$pymesos_venv/bin/python" -c 'import pymesos' >/dev/null 2>&1; then
+  echo "== installing pymesos 0.3.15 into $pymesos_venv"
+  rm -rf "$pymesos_venv"
+  python3 -m venv "$pymesos_venv"
+  "$pymesos_venv/bin/pip" install -q six addict kazoo
+  "$pymesos_venv/bin/pip" install -q --no-deps pymesos==0.3.15
+  sdist_dir=$(mktemp -d)
+  "$pymesos_venv/bin/pip" download -q --no-deps --no-binary :all: http-parser==0.9.0 -d "$sdist_dir"
+  tar -xzf "$sdist_dir"/http-parser-0.9.0.tar.gz -C "$sdist_dir"
+  site=$("$pymesos_venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+  cp -r "$sdist_dir/http-parser-0.9.0/http_parser" "$site/"
+  rm -f "$site"/http_parser/*.so
+  rm -rf "$sdist_dir"
+  "$pymesos_venv/bin/python" -c 'import pymesos'
 fi
 if ! cargo nextest --version >/dev/null 2>&1; then
   echo "== installing cargo-nextest"

@@ -11,19 +11,24 @@
 //! - [`mesos`]: the Mesos v1 scheduler API's wire types and RecordIO framing.
 //! - [`mesos_local`]: `baton mesos-local`, an embedded Mesos master with local agents that runs
 //!   command tasks as processes.
+//! - [`scheduler`]: the leader's Mesos scheduler: subscription, offers, launches, kills, status
+//!   updates committed before they are acknowledged, reconciliation.
 //! - [`api`]: the only code that knows HTTP, JSON DTOs and the public gRPC types; forwarding.
 //! - [`cli`]: the command-line client, speaking gRPC to any node.
 //! - [`node`]: wiring only: builds a node from its config, runs it, drains it on SIGTERM.
 //! - [`bench`]: `baton bench …`, the benchmarks that print figures.
+//! - [`failpoint`]: crash points for tests (`BATON_FAILPOINT`).
 
 pub mod api;
 pub mod bench;
 pub mod cli;
 pub mod config;
+pub mod failpoint;
 pub mod mesos;
 pub mod mesos_local;
 pub mod node;
 pub mod raft;
+pub mod scheduler;
 pub mod state;
 pub mod store;
 

@@ -124,6 +124,7 @@ pub async fn run(
         Duration::from_millis(config.raft.lease_ms),
     );
     tasks.spawn(watch.run(shutdown.child_token()));
+    let leadership_rx = leadership.clone();
 
     let quorum_timeout = Duration::from_millis(config.raft.election_timeout_max_ms * 2);
     let api = Api::new(
@@ -135,6 +136,15 @@ pub async fn run(
         quorum_timeout,
         shutdown.child_token(),
     );
+    let scheduler = crate::scheduler::Scheduler::new(
+        api.clone(),
+        crate::scheduler::Settings::from_config(
+            &config.mesos,
+            Some(format!("http://{}", config.me().http)),
+        ),
+        crate::mesos::client::Client::new(crate::scheduler::client_config(&config.mesos)),
+    );
+    tasks.spawn(scheduler.run(leadership_rx, shutdown.child_token()));
     let info = api::rest::NodeInfo {
         http: config.me().http.clone(),
         mesos_masters: config.mesos.masters.clone(),

@@ -4,18 +4,18 @@
 use super::{Api, ApiError};
 use crate::state::app::{AppInput, parse_app};
 use crate::state::ids::RequestId;
-use crate::state::model::AppRecord;
+use crate::state::model::{AppRecord, Condition, Instance};
 use crate::state::path::PathId;
-use crate::state::{Command, Outcome, PutMode, Rejection};
+use crate::state::{Command, Outcome, PutMode, Rejection, State};
 use serde_json::{Value, json};
 
 /// How often an update retries its internal compare-and-set when a concurrent write moved the
 /// app under it (only when the caller gave no `expected_revision` of its own).
 const UPDATE_ATTEMPTS: usize = 5;
 
-/// Marathon's AppInfo: the definition plus version, versionInfo, counts and deployments.
-/// Tasks are embedded by the caller when asked for.
-pub fn app_info(record: &AppRecord) -> Value {
+/// Marathon's AppInfo: the definition plus version, versionInfo, task counts and deployments.
+/// Tasks are embedded by the caller when asked for ([`tasks`]).
+pub fn app_info(record: &AppRecord, state: &State) -> Value {
     let mut doc = record.spec.to_marathon_json();
     if let Value::Object(map) = &mut doc {
         map.insert("version".into(), json!(record.version.to_string()));
@@ -26,17 +26,75 @@ pub fn app_info(record: &AppRecord) -> Value {
                 "lastConfigChangeAt": record.version_info.last_config_change_at.to_string(),
             }),
         );
-        for counter in [
-            "tasksStaged",
-            "tasksRunning",
-            "tasksHealthy",
-            "tasksUnhealthy",
-        ] {
-            map.insert(counter.into(), json!(0));
+        let (mut staged, mut running, mut healthy, mut unhealthy) = (0, 0, 0, 0);
+        for instance in state.instances_of(&record.spec.id) {
+            let observed = instance.observed.as_ref();
+            match instance.condition() {
+                Condition::Provisioned | Condition::Staging | Condition::Starting => staged += 1,
+                Condition::Running => running += 1,
+                _ => {}
+            }
+            match observed.and_then(|o| o.healthy) {
+                Some(true) => healthy += 1,
+                Some(false) => unhealthy += 1,
+                None => {}
+            }
         }
+        map.insert("tasksStaged".into(), json!(staged));
+        map.insert("tasksRunning".into(), json!(running));
+        map.insert("tasksHealthy".into(), json!(healthy));
+        map.insert("tasksUnhealthy".into(), json!(unhealthy));
         map.insert("deployments".into(), json!([]));
     }
     doc
+}
+
+/// The Mesos state name Marathon shows for an instance's task.
+fn task_state(condition: Condition) -> &'static str {
+    match condition {
+        Condition::Provisioned | Condition::Staging => "TASK_STAGING",
+        Condition::Starting => "TASK_STARTING",
+        Condition::Running => "TASK_RUNNING",
+        Condition::Killing => "TASK_KILLING",
+        Condition::Finished => "TASK_FINISHED",
+        Condition::Failed => "TASK_FAILED",
+        Condition::Killed => "TASK_KILLED",
+        Condition::Error => "TASK_ERROR",
+        Condition::Dropped => "TASK_DROPPED",
+        Condition::Unreachable | Condition::UnreachableInactive => "TASK_UNREACHABLE",
+        Condition::Gone => "TASK_GONE",
+        Condition::Unknown => "TASK_UNKNOWN",
+    }
+}
+
+/// Marathon's task JSON for an instance's current task.
+pub fn task_json(instance: &Instance) -> Value {
+    let condition = instance.condition();
+    let started = instance
+        .observed
+        .as_ref()
+        .filter(|o| o.condition == Condition::Running)
+        .map(|o| o.since.to_string());
+    json!({
+        "id": instance.task_id().0,
+        "appId": instance.app.to_string(),
+        "host": instance.hostname,
+        "slaveId": instance.agent.as_ref().map(|a| a.0.clone()),
+        "state": task_state(condition),
+        "stagedAt": instance.provisioned_at.to_string(),
+        "startedAt": started,
+        "version": instance.app_version.to_string(),
+        "ports": instance.host_ports,
+        "servicePorts": [],
+        "ipAddresses": instance.hostname.as_ref().map(|h| vec![json!({"ipAddress": h, "protocol": "IPv4"})]).unwrap_or_default(),
+        "localVolumes": [],
+        "healthCheckResults": [],
+    })
+}
+
+/// The tasks of an app's instances, as Marathon embeds them.
+pub fn tasks(state: &State, app: &PathId) -> Vec<Value> {
+    state.instances_of(app).map(task_json).collect()
 }
 
 /// Parses an app id from a URL path segment (always absolute).

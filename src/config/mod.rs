@@ -14,6 +14,10 @@ use std::str::FromStr;
 pub const DEFAULT_MESOS_MASTER: &str = "http://127.0.0.1:5050";
 /// One week: how long Mesos keeps a disconnected framework's tasks before killing them.
 pub const DEFAULT_FAILOVER_TIMEOUT_SECS: u64 = 604_800;
+/// Marathon's `--reconciliation_interval`.
+pub const DEFAULT_RECONCILIATION_INTERVAL_SECS: u64 = 600;
+/// Marathon's `--decline_offer_duration`.
+pub const DEFAULT_DECLINE_OFFER_DURATION_SECS: u64 = 120;
 
 /// A validated node configuration.
 #[derive(Clone, Debug, PartialEq)]
@@ -60,6 +64,10 @@ pub struct MesosConfig {
     pub failover_timeout_secs: u64,
     pub principal: Option<String>,
     pub secret: Option<String>,
+    /// How often the leader reconciles every task with the master (Marathon: 10 minutes).
+    pub reconciliation_interval_secs: u64,
+    /// How long declined offers stay away while nothing waits to launch (Marathon: 120 s).
+    pub decline_offer_duration_secs: u64,
 }
 
 /// Raft timings; failover within a second needs elections in the hundreds of milliseconds.
@@ -119,6 +127,8 @@ impl Default for MesosConfig {
             failover_timeout_secs: DEFAULT_FAILOVER_TIMEOUT_SECS,
             principal: None,
             secret: None,
+            reconciliation_interval_secs: DEFAULT_RECONCILIATION_INTERVAL_SECS,
+            decline_offer_duration_secs: DEFAULT_DECLINE_OFFER_DURATION_SECS,
         }
     }
 }
@@ -134,6 +144,14 @@ impl fmt::Debug for MesosConfig {
             .field("failover_timeout_secs", &self.failover_timeout_secs)
             .field("principal", &self.principal)
             .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field(
+                "reconciliation_interval_secs",
+                &self.reconciliation_interval_secs,
+            )
+            .field(
+                "decline_offer_duration_secs",
+                &self.decline_offer_duration_secs,
+            )
             .finish()
     }
 }

@@ -324,6 +324,15 @@ pub(super) fn read_mesos(
         .take("principal", Need::Optional, p, as_non_empty)
         .flatten();
     let secret = s.take("secret", Need::Optional, p, as_non_empty).flatten();
+    let reconciliation_interval_secs = s
+        .take("reconciliation_interval_secs", Need::Optional, p, as_u64)
+        .unwrap_or(Some(defaults.reconciliation_interval_secs));
+    let decline_offer_duration_secs = s
+        .take("decline_offer_duration_secs", Need::Optional, p, as_u64)
+        .unwrap_or(Some(defaults.decline_offer_duration_secs));
+    if reconciliation_interval_secs == Some(0) {
+        p.push("`mesos.reconciliation_interval_secs` must be at least 1".to_string());
+    }
     if secret.is_some() && principal.is_none() {
         p.push("`mesos.secret` is set without `mesos.principal`".to_string());
     }
@@ -335,6 +344,8 @@ pub(super) fn read_mesos(
         failover_timeout_secs: failover_timeout_secs?,
         principal,
         secret,
+        reconciliation_interval_secs: reconciliation_interval_secs.filter(|s| *s > 0)?,
+        decline_offer_duration_secs: decline_offer_duration_secs?,
     })
 }
 

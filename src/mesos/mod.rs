@@ -10,6 +10,7 @@
 //! optional enum fields read as absent.
 
 mod calls;
+pub mod client;
 mod container;
 mod events;
 mod framework;

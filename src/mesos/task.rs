@@ -128,6 +128,18 @@ pub struct EnvVariable {
     pub secret: Option<serde_json::Value>,
 }
 
+impl EnvVariable {
+    /// A plain `name=value` variable.
+    pub fn value(name: impl Into<String>, value: impl Into<String>) -> EnvVariable {
+        EnvVariable {
+            name: name.into(),
+            kind: Some(EnvVariableType::Value),
+            value: Some(value.into()),
+            secret: None,
+        }
+    }
+}
+
 /// A file fetched into the sandbox before the task starts.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommandUri {

@@ -2,10 +2,12 @@
 //! rows changed. A refused command returns before touching anything.
 
 use super::app::AppDefinition;
-use super::command::{Command, Outcome, PutMode, Rejection, Request, Response};
+use super::command::{Command, Outcome, PutMode, Rejection, Request, Response, StatusEffect};
 use super::events::Event;
-use super::ids::FrameworkId;
-use super::model::{AppRecord, GroupRecord, VersionInfo};
+use super::ids::{FrameworkId, InstanceId};
+use super::model::{
+    AppRecord, Goal, GroupRecord, Instance, ObservedStatus, StatusReport, VersionInfo,
+};
 use super::path::PathId;
 use super::rows::{Table, version_key};
 use super::time::Timestamp;
@@ -25,6 +27,11 @@ impl State {
                 expected_revision,
             } => self.delete_app(request.time, id, *expected_revision, applied),
             Command::SetFrameworkId { id } => self.set_framework_id(id, applied),
+            Command::ProvisionInstance { instance } => {
+                self.provision_instance(request.time, instance, applied)
+            }
+            Command::RecordStatus { report } => self.record_status(request.time, report, applied),
+            Command::SetInstanceGoal { id, goal } => self.set_instance_goal(id, *goal, applied),
         }
     }
 
@@ -206,6 +213,15 @@ impl State {
                 .touched
                 .push((Table::AppVersions, version_key(id, version)));
         }
+        // Its instances are to be killed; each is expunged when its task's end is recorded.
+        let orphans: Vec<InstanceId> = self
+            .instances_of(id)
+            .filter(|i| i.goal != Goal::Decommissioned)
+            .map(|i| i.id.clone())
+            .collect();
+        for instance in orphans {
+            self.change_instance(&instance, applied, |i| i.goal = Goal::Decommissioned);
+        }
         applied.events.push(Event::AppDeleted { id: id.clone() });
         Ok(Outcome::AppDeleted {
             id: id.clone(),
@@ -232,5 +248,141 @@ impl State {
                 Ok(Outcome::FrameworkId { id: id.clone() })
             }
         }
+    }
+}
+
+impl State {
+    fn provision_instance(
+        &mut self,
+        time: Timestamp,
+        instance: &Instance,
+        applied: &mut Applied,
+    ) -> Response {
+        if !self.apps.contains_key(&instance.app) {
+            return Err(Rejection::AppNotFound(instance.app.clone()));
+        }
+        if self.instances.contains_key(&instance.id) {
+            return Err(Rejection::Invalid(format!(
+                "instance {} already exists",
+                instance.id
+            )));
+        }
+        let record = Instance {
+            observed: None,
+            provisioned_at: time,
+            revision: 1,
+            ..instance.clone()
+        };
+        self.insert_instance(record.clone());
+        applied
+            .touched
+            .push((Table::Instances, record.id.0.clone()));
+        let id = record.id.clone();
+        applied.events.push(Event::InstanceChanged {
+            instance: Box::new(record),
+        });
+        Ok(Outcome::InstanceProvisioned { id })
+    }
+
+    fn record_status(
+        &mut self,
+        time: Timestamp,
+        report: &StatusReport,
+        applied: &mut Applied,
+    ) -> Response {
+        let effect = |instance: Option<&InstanceId>, effect| {
+            Ok(Outcome::Status {
+                instance: instance.cloned(),
+                effect,
+            })
+        };
+        let Some((id, _)) = report.task_id.instance() else {
+            return effect(None, StatusEffect::UnknownTask);
+        };
+        let Some(instance) = self.instances.get(&id) else {
+            return effect(None, StatusEffect::UnknownTask);
+        };
+        if instance.task_id() != report.task_id {
+            return effect(Some(&id), StatusEffect::Stale);
+        }
+        let previous = instance.observed.as_ref();
+        let duplicate = match (&report.status_uuid, previous) {
+            (Some(uuid), Some(prev)) => prev.status_uuid.as_ref() == Some(uuid),
+            // Reconciliation answers carry no uuid: news only when the condition changes.
+            (None, Some(prev)) => prev.condition == report.condition,
+            (_, None) => false,
+        };
+        if duplicate {
+            return effect(Some(&id), StatusEffect::Duplicate);
+        }
+        if report.condition.is_terminal() {
+            let app = instance.app.clone();
+            self.remove_instance(&id);
+            applied.touched.push((Table::Instances, id.0.clone()));
+            applied.events.push(Event::InstanceExpunged {
+                id: id.clone(),
+                app,
+                condition: report.condition,
+            });
+            return effect(Some(&id), StatusEffect::Expunged);
+        }
+        let since = match previous {
+            Some(prev) if prev.condition == report.condition => prev.since,
+            _ => time,
+        };
+        let observed = ObservedStatus {
+            condition: report.condition,
+            task_id: report.task_id.clone(),
+            status_uuid: report.status_uuid.clone(),
+            message: report.message.clone(),
+            reason: report.reason.clone(),
+            healthy: report.healthy,
+            since,
+        };
+        let agent = report.agent.clone();
+        self.change_instance(&id, applied, |i| {
+            i.observed = Some(observed);
+            if agent.is_some() {
+                i.agent = agent;
+            }
+        });
+        effect(Some(&id), StatusEffect::Recorded)
+    }
+
+    fn set_instance_goal(
+        &mut self,
+        id: &InstanceId,
+        goal: Goal,
+        applied: &mut Applied,
+    ) -> Response {
+        let Some(instance) = self.instances.get(id) else {
+            return Err(Rejection::Invalid(format!("instance {id} does not exist")));
+        };
+        if instance.goal != goal {
+            self.change_instance(id, applied, |i| i.goal = goal);
+        }
+        Ok(Outcome::InstanceGoal {
+            id: id.clone(),
+            goal,
+        })
+    }
+
+    /// Changes an instance that exists, bumps its revision and records the row and the event.
+    fn change_instance(
+        &mut self,
+        id: &InstanceId,
+        applied: &mut Applied,
+        change: impl FnOnce(&mut Instance),
+    ) {
+        let Some(instance) = self.instances.get_mut(id) else {
+            return;
+        };
+        change(instance);
+        instance.revision += 1;
+        let record = instance.clone();
+        applied.touched.push((Table::Instances, id.0.clone()));
+        applied.events.push(Event::InstanceChanged {
+            instance: Box::new(record),
+        });
     }
 }

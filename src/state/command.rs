@@ -2,8 +2,8 @@
 //! ids), Raft orders them, and every node applies them identically.
 
 use super::app::AppDefinition;
-use super::ids::{FrameworkId, RequestId};
-use super::model::AppRecord;
+use super::ids::{FrameworkId, InstanceId, RequestId};
+use super::model::{AppRecord, Goal, Instance, StatusReport};
 use super::path::PathId;
 use super::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -59,6 +59,15 @@ pub enum Command {
     },
     /// Records the framework id the Mesos master assigned; every later leader subscribes with it.
     SetFrameworkId { id: FrameworkId },
+    /// Write-ahead of a LAUNCH: the instance, pinned to its agent and ports, exists before its
+    /// task does, so a leader that dies before or during the launch leaves a record that the
+    /// next leader reconciles. `revision`, `observed` and `provisioned_at` are set by `apply`.
+    ProvisionInstance { instance: Box<Instance> },
+    /// A task status from Mesos: applied once per status uuid, only to the instance's current
+    /// task; a terminal one expunges the instance.
+    RecordStatus { report: StatusReport },
+    /// Changes what the scheduler wants of an instance (a scale-down decommissions it).
+    SetInstanceGoal { id: InstanceId, goal: Goal },
 }
 
 /// What an accepted command produced.
@@ -78,6 +87,33 @@ pub enum Outcome {
     FrameworkId {
         id: FrameworkId,
     },
+    InstanceProvisioned {
+        id: InstanceId,
+    },
+    /// What a `RecordStatus` did.
+    Status {
+        instance: Option<InstanceId>,
+        effect: StatusEffect,
+    },
+    InstanceGoal {
+        id: InstanceId,
+        goal: Goal,
+    },
+}
+
+/// What recording one task status did. Every case is an acceptance: Mesos may be acknowledged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StatusEffect {
+    /// The instance's observed status changed.
+    Recorded,
+    /// The status was terminal: the instance is gone from the state.
+    Expunged,
+    /// The same update (uuid) was already applied, or a uuid-less one repeats the condition.
+    Duplicate,
+    /// The task is an older incarnation of the instance.
+    Stale,
+    /// No instance has this task: an orphan (or one already expunged).
+    UnknownTask,
 }
 
 /// Why a command was refused. A refused command changed nothing.

@@ -1,7 +1,7 @@
 //! Domain events emitted by `apply` on every node, leader or follower, for the event streams.
 
-use super::ids::FrameworkId;
-use super::model::AppRecord;
+use super::ids::{FrameworkId, InstanceId};
+use super::model::{AppRecord, Condition, Instance};
 use super::path::PathId;
 use super::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -24,6 +24,16 @@ pub enum Event {
     },
     FrameworkIdStored {
         id: FrameworkId,
+    },
+    /// Provisioned, or its goal or observed status changed: the instance as it is now.
+    InstanceChanged {
+        instance: Box<Instance>,
+    },
+    /// Removed from the state after its task ended with `condition`.
+    InstanceExpunged {
+        id: InstanceId,
+        app: PathId,
+        condition: Condition,
     },
 }
 

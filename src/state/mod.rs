@@ -15,13 +15,13 @@ pub mod path;
 mod rows;
 pub mod time;
 
-pub use command::{Batch, Command, Outcome, PutMode, Rejection, Request, Response};
+pub use command::{Batch, Command, Outcome, PutMode, Rejection, Request, Response, StatusEffect};
 pub use events::{AppliedEvent, Event};
 pub use rows::{Row, RowError, Table};
 
 use app::AppDefinition;
 use ids::{DeploymentId, InstanceId, JobId, JobRunId, RequestId, ReservationId};
-use imbl::OrdMap;
+use imbl::{OrdMap, OrdSet};
 use model::{
     AppRecord, ClusterSettings, Deployment, GroupRecord, Instance, JobRecord, JobRun, Reservation,
 };
@@ -42,6 +42,9 @@ pub struct State {
     app_versions: OrdMap<(PathId, Timestamp), Arc<AppDefinition>>,
     groups: OrdMap<PathId, GroupRecord>,
     instances: OrdMap<InstanceId, Instance>,
+    /// The instances of each app: an index over `instances`, kept by `insert_instance` and
+    /// `remove_instance` (never persisted; rebuilt as rows load).
+    app_instances: OrdSet<(PathId, InstanceId)>,
     deployments: OrdMap<DeploymentId, Deployment>,
     jobs: OrdMap<JobId, JobRecord>,
     job_runs: OrdMap<JobRunId, JobRun>,
@@ -109,6 +112,32 @@ impl State {
         self.instances.values()
     }
 
+    pub fn instance(&self, id: &InstanceId) -> Option<&Instance> {
+        self.instances.get(id)
+    }
+
+    /// The instances of one app, in id order.
+    pub fn instances_of<'a>(&'a self, app: &'a PathId) -> impl Iterator<Item = &'a Instance> {
+        let from = (app.clone(), InstanceId(String::new()));
+        self.app_instances
+            .range(from..)
+            .take_while(move |(a, _)| a == app)
+            .filter_map(|(_, id)| self.instances.get(id))
+    }
+
+    fn insert_instance(&mut self, instance: Instance) {
+        self.app_instances
+            .insert((instance.app.clone(), instance.id.clone()));
+        self.instances.insert(instance.id.clone(), instance);
+    }
+
+    fn remove_instance(&mut self, id: &InstanceId) -> Option<Instance> {
+        let removed = self.instances.remove(id)?;
+        self.app_instances
+            .remove(&(removed.app.clone(), id.clone()));
+        Some(removed)
+    }
+
     pub fn deployments(&self) -> impl Iterator<Item = &Deployment> {
         self.deployments.values()
     }
@@ -165,3 +194,6 @@ impl State {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -70,16 +70,78 @@ pub enum Condition {
     Unknown,
 }
 
+impl Condition {
+    /// Whether the instance's task is over for good, so the instance is expunged (a resident
+    /// instance, later, keeps its reservation instead). Mesos' own terminality differs: TASK_LOST
+    /// maps to `Unreachable` here (it may come back) and TASK_UNKNOWN is final here (the master
+    /// has no record of the task, so nothing of it runs).
+    pub fn is_terminal(self) -> bool {
+        match self {
+            Condition::Finished
+            | Condition::Failed
+            | Condition::Killed
+            | Condition::Error
+            | Condition::Dropped
+            | Condition::Gone
+            | Condition::Unknown => true,
+            Condition::Provisioned
+            | Condition::Staging
+            | Condition::Starting
+            | Condition::Running
+            | Condition::Killing
+            | Condition::Unreachable
+            | Condition::UnreachableInactive => false,
+        }
+    }
+
+    /// Marathon's name for the condition (`TASK_RUNNING`-style names are Mesos').
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Condition::Provisioned => "Provisioned",
+            Condition::Staging => "Staging",
+            Condition::Starting => "Starting",
+            Condition::Running => "Running",
+            Condition::Killing => "Killing",
+            Condition::Finished => "Finished",
+            Condition::Failed => "Failed",
+            Condition::Killed => "Killed",
+            Condition::Error => "Error",
+            Condition::Dropped => "Dropped",
+            Condition::Unreachable => "Unreachable",
+            Condition::UnreachableInactive => "UnreachableInactive",
+            Condition::Gone => "Gone",
+            Condition::Unknown => "Unknown",
+        }
+    }
+}
+
 /// The last status Mesos reported for an instance's task.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ObservedStatus {
     pub condition: Condition,
     pub task_id: TaskId,
-    /// The Mesos status uuid, so a redelivered update is recognised and applied once.
+    /// The Mesos status uuid (base64), so a redelivered update is recognised and applied once.
+    /// Master-generated updates (reconciliation, some losses) carry none.
     pub status_uuid: Option<String>,
     pub message: Option<String>,
+    /// Mesos' reason name, e.g. `REASON_COMMAND_EXECUTOR_FAILED`.
+    #[serde(default)]
+    pub reason: Option<String>,
     pub healthy: Option<bool>,
+    /// When the condition was first observed (a repeated condition keeps its `since`).
     pub since: Timestamp,
+}
+
+/// A task status as the scheduler records it: what `RecordStatus` carries.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StatusReport {
+    pub task_id: TaskId,
+    pub agent: Option<AgentId>,
+    pub condition: Condition,
+    pub status_uuid: Option<String>,
+    pub message: Option<String>,
+    pub reason: Option<String>,
+    pub healthy: Option<bool>,
 }
 
 /// One replica of an app, pinned to an agent once provisioned.
@@ -90,6 +152,7 @@ pub struct Instance {
     /// The app version this instance runs.
     pub app_version: Timestamp,
     pub goal: Goal,
+    /// `None` until Mesos reports on the task: the instance is then `Provisioned`.
     pub observed: Option<ObservedStatus>,
     pub agent: Option<AgentId>,
     pub hostname: Option<String>,
@@ -97,7 +160,39 @@ pub struct Instance {
     /// The incarnation counter of the `._app.<n>` task-id suffix.
     pub incarnation: u32,
     pub reservation: Option<ReservationId>,
+    /// When the leader committed it as provisioned (write-ahead of its LAUNCH).
+    #[serde(default)]
+    pub provisioned_at: Timestamp,
     pub revision: u64,
+}
+
+impl Instance {
+    /// The id of the instance's current Mesos task.
+    pub fn task_id(&self) -> TaskId {
+        TaskId(format!("{}._app.{}", self.id, self.incarnation))
+    }
+
+    /// The instance's condition: the last observed one, or `Provisioned` before any.
+    pub fn condition(&self) -> Condition {
+        self.observed
+            .as_ref()
+            .map_or(Condition::Provisioned, |o| o.condition)
+    }
+}
+
+impl InstanceId {
+    /// A fresh instance id of an app, Marathon 1.5+ style: `<app path, / as _>.instance-<uuid>`.
+    pub fn for_app(app: &PathId, uuid: uuid::Uuid) -> InstanceId {
+        InstanceId(format!("{}.instance-{uuid}", app.safe_name()))
+    }
+}
+
+impl TaskId {
+    /// The instance a task id belongs to (`<instance>._app.<n>` → `<instance>`, `n`).
+    pub fn instance(&self) -> Option<(InstanceId, u32)> {
+        let (instance, n) = self.0.rsplit_once("._app.")?;
+        Some((InstanceId(instance.to_string()), n.parse().ok()?))
+    }
 }
 
 /// A deployment: the plan from the original to the target state, and how far it has got.

@@ -217,8 +217,11 @@ impl State {
                     .insert(path_key(table, key)?, decode(table, key, bytes)?);
             }
             Table::Instances => {
-                self.instances
-                    .insert(InstanceId(key.into()), decode(table, key, bytes)?);
+                let instance: super::model::Instance = decode(table, key, bytes)?;
+                if instance.id.as_str() != key {
+                    return Err(bad_key(table, key));
+                }
+                self.insert_instance(instance);
             }
             Table::Deployments => {
                 self.deployments

@@ -3,6 +3,8 @@
 //! wait for conditions with a deadline.
 #![allow(dead_code)]
 
+pub mod mesos;
+
 use baton::proto::v1::app_service_client::AppServiceClient;
 use baton::proto::v1::cluster_service_client::ClusterServiceClient;
 use baton::proto::v1::{
@@ -100,8 +102,16 @@ pub struct Cluster {
     pub dir: tempfile::TempDir,
     pub nodes: Vec<Node>,
     pub raft: RaftSettings,
+    /// The `[mesos] master` the nodes are configured with.
+    pub mesos_master: String,
+    /// Extra environment of every node process (fail points).
+    pub env: Vec<(String, String)>,
     http: reqwest::Client,
 }
+
+/// Where nodes that need no Mesos look for it: a port nothing listens on, so that the leader's
+/// scheduler retries quietly instead of subscribing to a master another test started.
+pub const NO_MESOS: &str = "http://127.0.0.1:9";
 
 /// `n` distinct free loopback ports, all held until every one is chosen. They are taken below
 /// the kernel's ephemeral range, so that no outgoing connection (a node dialling its peers, a
@@ -165,6 +175,11 @@ impl Cluster {
 
     /// Writes the configs of an `n`-voter cluster without starting anything.
     pub fn configure(n: usize, raft: RaftSettings) -> Cluster {
+        Cluster::configure_with_mesos(n, raft, NO_MESOS)
+    }
+
+    /// Like [`Cluster::configure`], with the nodes pointed at the Mesos master `mesos_master`.
+    pub fn configure_with_mesos(n: usize, raft: RaftSettings, mesos_master: &str) -> Cluster {
         let dir = tempfile::Builder::new()
             .prefix("baton-it-")
             .tempdir()
@@ -178,6 +193,8 @@ impl Cluster {
             dir,
             nodes: Vec::new(),
             raft,
+            mesos_master: mesos_master.to_string(),
+            env: Vec::new(),
             http,
         };
         let ports = free_ports(3 * n);
@@ -235,7 +252,11 @@ impl Cluster {
                 m.id, m.peer, m.grpc, m.http
             );
         }
-        text.push_str("[mesos]\nmaster = \"http://127.0.0.1:5050\"\n\n");
+        let _ = write!(
+            text,
+            "[mesos]\nmaster = \"{}\"\nreconciliation_interval_secs = 5\n\n",
+            self.mesos_master
+        );
         text.push_str(&raft.toml());
         fs::write(&node.config, text).expect("write node config");
     }
@@ -286,6 +307,7 @@ impl Cluster {
         if node.join {
             cmd.arg("--join");
         }
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
         let child = cmd
             .env("RUST_LOG", "info,openraft=warn")
             .env("NO_COLOR", "1")
@@ -348,6 +370,38 @@ impl Cluster {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Whether node `id`'s process has exited on its own (then it is reaped and not running).
+    pub fn exited(&mut self, id: u64) -> bool {
+        let node = self.node_mut(id);
+        match node.child.as_mut().map(|c| c.try_wait()) {
+            Some(Ok(Some(_))) => {
+                node.child = None;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Sends a request with a JSON body to node `id`; the status and the JSON answer.
+    pub async fn send_json(
+        &self,
+        method: reqwest::Method,
+        id: u64,
+        path: &str,
+        body: &str,
+    ) -> Option<(u16, serde_json::Value)> {
+        let r = self
+            .http
+            .request(method, self.url(id, path))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .ok()?;
+        let status = r.status().as_u16();
+        Some((status, r.json().await.unwrap_or(serde_json::Value::Null)))
     }
 
     pub fn pause(&self, id: u64) {

@@ -9,6 +9,7 @@ use crate::proto::v1::{
     App, CreateAppRequest, DeleteAppReply, DeleteAppRequest, GetAppRequest, ListAppsReply,
     ListAppsRequest, UpdateAppRequest,
 };
+use crate::state::State;
 use crate::state::ids::RequestId;
 use crate::state::model::AppRecord;
 use crate::state::path::PathId;
@@ -28,10 +29,10 @@ impl AppApi {
     }
 }
 
-fn to_proto(record: &AppRecord) -> App {
+fn to_proto(record: &AppRecord, state: &State) -> App {
     App {
         id: record.spec.id.to_string(),
-        definition_json: apps::app_info(record).to_string(),
+        definition_json: apps::app_info(record, state).to_string(),
         revision: record.revision,
         version: record.version.to_string(),
     }
@@ -90,7 +91,7 @@ impl AppService for AppApi {
                     request_id(&m.request_id),
                 )
                 .await?;
-                Ok(to_proto(&record))
+                Ok(to_proto(&record, &self.api().local_view().state))
             }
         )
     }
@@ -103,7 +104,7 @@ impl AppService for AppApi {
             let record = view.state.app(&id).ok_or(ApiError::Rejected(
                 crate::state::Rejection::AppNotFound(id.clone()),
             ))?;
-            Ok::<_, ApiError>(to_proto(record))
+            Ok::<_, ApiError>(to_proto(record, &view.state))
         };
         if stale {
             return get(request.into_inner())
@@ -122,10 +123,16 @@ impl AppService for AppApi {
         let list = |m: ListAppsRequest| async move {
             let view = self.api().read(consistency(m.consistency)).await?;
             let apps = if m.prefix.is_empty() {
-                view.state.apps().map(to_proto).collect()
+                view.state
+                    .apps()
+                    .map(|a| to_proto(a, &view.state))
+                    .collect()
             } else {
                 let group = app_id(&m.prefix)?;
-                view.state.apps_under(&group).map(to_proto).collect()
+                view.state
+                    .apps_under(&group)
+                    .map(|a| to_proto(a, &view.state))
+                    .collect()
             };
             Ok::<_, ApiError>(ListAppsReply { apps })
         };
@@ -156,7 +163,7 @@ impl AppService for AppApi {
                 };
                 let (record, _) =
                     apps::update(self.api(), &id, m.definition_json.as_bytes(), options).await?;
-                Ok(to_proto(&record))
+                Ok(to_proto(&record, &self.api().local_view().state))
             }
         )
     }

@@ -84,7 +84,7 @@ pub async fn list(
                     .is_some_and(|c| c.to_lowercase().contains(f))
             })
         })
-        .map(app_info)
+        .map(|a| app_info(a, &view.state))
         .collect();
     Ok(Json(json!({ "apps": apps })))
 }
@@ -97,8 +97,9 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     query(q)?;
     let record = apps::create(&rest.api, &body, request_id(&headers)).await?;
-    let mut doc = app_info(&record);
-    doc["tasks"] = json!([]);
+    let view = rest.api.local_view();
+    let mut doc = app_info(&record, &view.state);
+    doc["tasks"] = json!(apps::tasks(&view.state, &record.spec.id));
     Ok(created(&record.spec.id, doc))
 }
 
@@ -152,8 +153,8 @@ pub async fn get(
     match path {
         AppPath::App(id) => {
             let record = state.app(&id).ok_or_else(|| not_found(&id))?;
-            let mut doc = app_info(record);
-            doc["tasks"] = json!([]);
+            let mut doc = app_info(record, state);
+            doc["tasks"] = json!(apps::tasks(state, &id));
             Ok(Json(json!({ "app": doc })))
         }
         AppPath::Versions(id) => {

@@ -1,0 +1,195 @@
+//! The leader's Mesos scheduler: while this node acts as leader it is subscribed as the
+//! framework, launches the instances the state asks for, kills the ones it no longer wants, and
+//! commits every task status through Raft before acknowledging it to Mesos. It stops the moment
+//! the node stops acting as leader; the next leader subscribes with the same framework id.
+//!
+//! Two fences keep a deposed leader from acting: every call first checks that this node still
+//! acts as leader of the term it started in ([`Fence`]), and the master accepts calls only on
+//! the newest subscription of a framework id, so an old leader's stream id is refused.
+//!
+//! - `session`: one subscription, from SUBSCRIBE to the stream's end.
+//! - `placement`: which waiting instances go on which offer (pure).
+//! - `task`: the TaskInfo of an instance (pure).
+
+mod placement;
+mod session;
+mod task;
+
+pub use placement::{OfferPlan, Placed, Refusal, Want, place};
+pub use task::task_info;
+
+use crate::api::Api;
+use crate::config::MesosConfig;
+use crate::mesos::client::{Backoff, Client, ClientConfig};
+use crate::mesos::{FrameworkCapability, FrameworkInfo};
+use crate::raft::Leadership;
+use crate::state::ids::FrameworkId;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+/// What the scheduler needs from the node's configuration.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub framework_name: String,
+    pub role: String,
+    pub user: String,
+    pub failover_timeout_secs: u64,
+    pub principal: Option<String>,
+    /// The node's REST address, shown as the framework's web UI in Mesos.
+    pub webui_url: Option<String>,
+    pub reconciliation_interval: Duration,
+    /// How long declined offers stay away while nothing waits to launch.
+    pub decline_offer_duration: Duration,
+}
+
+impl Settings {
+    pub fn from_config(mesos: &MesosConfig, webui_url: Option<String>) -> Settings {
+        Settings {
+            framework_name: mesos.framework_name.clone(),
+            role: mesos.role.clone(),
+            user: mesos.user.clone().unwrap_or_else(current_user),
+            failover_timeout_secs: mesos.failover_timeout_secs,
+            principal: mesos.principal.clone(),
+            webui_url,
+            reconciliation_interval: Duration::from_secs(mesos.reconciliation_interval_secs),
+            decline_offer_duration: Duration::from_secs(mesos.decline_offer_duration_secs),
+        }
+    }
+
+    /// The FrameworkInfo every leader subscribes with; `id` is the stored framework id.
+    pub fn framework_info(&self, id: Option<&FrameworkId>) -> FrameworkInfo {
+        let mut info = FrameworkInfo::new(self.user.clone(), self.framework_name.clone());
+        info.id = id.map(crate::mesos::FrameworkId::from);
+        info.failover_timeout = Some(self.failover_timeout_secs as f64);
+        info.checkpoint = Some(true);
+        info.roles = vec![self.role.clone()];
+        info.principal = self.principal.clone();
+        info.webui_url = self.webui_url.clone();
+        info.capabilities = vec![
+            FrameworkCapability::PartitionAware,
+            FrameworkCapability::MultiRole,
+            FrameworkCapability::GpuResources,
+            FrameworkCapability::RegionAware,
+            FrameworkCapability::TaskKillingState,
+        ];
+        info
+    }
+}
+
+/// The Unix user tasks run as when none is configured: the one running baton, as Marathon.
+fn current_user() -> String {
+    std::env::var("USER")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "root".to_string())
+}
+
+/// The client configuration for the node's masters.
+pub fn client_config(mesos: &MesosConfig) -> ClientConfig {
+    let mut config = ClientConfig::new(mesos.masters.clone());
+    config.credential = mesos
+        .principal
+        .clone()
+        .map(|p| (p, mesos.secret.clone().unwrap_or_default()));
+    config
+}
+
+/// The leader service: runs one scheduler per leadership term until `shutdown`.
+pub struct Scheduler {
+    api: Api,
+    settings: Settings,
+    client: Client,
+}
+
+/// The term a scheduler acts in: every call to Mesos passes [`Fence::holds`] first.
+#[derive(Clone)]
+pub struct Fence {
+    api: Api,
+    term: CancellationToken,
+}
+
+impl Fence {
+    /// Whether this node still acts as leader of the term the scheduler started in (lease
+    /// included, so a node continued after SIGSTOP fails this before its watch catches up).
+    pub fn holds(&self) -> bool {
+        !self.term.is_cancelled() && self.api.leadership().is_leader()
+    }
+}
+
+impl Scheduler {
+    pub fn new(api: Api, settings: Settings, client: Client) -> Scheduler {
+        Scheduler {
+            api,
+            settings,
+            client,
+        }
+    }
+
+    pub async fn run(
+        self,
+        mut leadership: watch::Receiver<Leadership>,
+        shutdown: CancellationToken,
+    ) {
+        loop {
+            let term = tokio::select! {
+                _ = shutdown.cancelled() => return,
+                l = leadership.wait_for(|l| l.term_token.as_ref().is_some_and(|t| !t.is_cancelled())) => {
+                    match l {
+                        Ok(l) => l.term_token.clone(),
+                        Err(_) => return,
+                    }
+                }
+            };
+            let Some(term) = term else { continue };
+            let fence = Fence {
+                api: self.api.clone(),
+                term: term.clone(),
+            };
+            tracing::info!("acting as leader: starting the Mesos scheduler");
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = self.lead(&fence) => {}
+            }
+            tracing::info!("no longer leader: the Mesos scheduler stopped");
+        }
+    }
+
+    /// Subscribes again and again (with backoff) until the term ends.
+    async fn lead(&self, fence: &Fence) {
+        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
+        while fence.holds() {
+            let stored = self.api.local_view().state.settings().framework_id.clone();
+            let info = self.settings.framework_info(stored.as_ref());
+            let subscribed = tokio::select! {
+                _ = fence.term.cancelled() => return,
+                s = self.client.subscribe(info, Vec::new()) => s,
+            };
+            match subscribed {
+                Ok(subscription) => {
+                    backoff.reset();
+                    tracing::info!(
+                        framework_id = %subscription.framework_id,
+                        master = %subscription.master,
+                        "subscribed to Mesos"
+                    );
+                    let session = session::Session::new(
+                        self.api.clone(),
+                        self.settings.clone(),
+                        fence.clone(),
+                        subscription,
+                    );
+                    if let Err(e) = session.run().await {
+                        tracing::warn!(%e, "Mesos subscription ended");
+                    }
+                }
+                Err(e) => tracing::warn!(%e, "cannot subscribe to Mesos"),
+            }
+            let pause = backoff.next_delay();
+            tokio::select! {
+                _ = fence.term.cancelled() => return,
+                _ = tokio::time::sleep(pause) => {}
+            }
+        }
+    }
+}

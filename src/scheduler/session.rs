@@ -1,0 +1,481 @@
+//! One subscription of the leader, from SUBSCRIBED to the stream's end: store the framework id,
+//! reconcile, then handle events (offers → write-ahead provisioning → LAUNCH; updates → commit →
+//! acknowledge) and keep house once a second (revive or suppress, scale down, kill what is no
+//! longer wanted, reconcile periodically and whatever stays provisioned without news).
+
+use super::placement::{Want, place};
+use super::task::task_info;
+use super::{Fence, Settings};
+use crate::api::{Api, ApiError};
+use crate::failpoint;
+use crate::mesos::client::{Caller, ClientError, Subscription};
+use crate::mesos::{
+    Accept, Acknowledge, CallBody, Decline, Event, Filters, Kill, Offer, Operation, Reconcile,
+    ReconcileTask, RoleList, TaskStatus,
+};
+use crate::state::app::KillSelection;
+use crate::state::ids::{AgentId, FrameworkId, InstanceId, TaskId};
+use crate::state::model::{Condition, Goal, Instance, StatusReport};
+use crate::state::time::Timestamp;
+use crate::state::{Command, Outcome, State, StatusEffect};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::task::JoinSet;
+
+/// How often the session keeps house.
+const TICK: Duration = Duration::from_secs(1);
+/// How long a KILL is given before it is sent again.
+const KILL_RETRY: Duration = Duration::from_secs(10);
+/// An instance still provisioned after this long (its LAUNCH lost, or its leader dead before
+/// it) is reconciled explicitly; the answer (TASK_GONE/UNKNOWN) expunges it.
+const PROVISIONED_TOO_LONG: Duration = Duration::from_secs(30);
+/// Mesos' own default refusal: offers that did not fit come back soon.
+const SHORT_REFUSAL: f64 = 5.0;
+
+#[derive(Debug, thiserror::Error)]
+pub(super) enum SessionError {
+    #[error("no longer leader")]
+    Deposed,
+    #[error(transparent)]
+    Mesos(#[from] ClientError),
+    #[error("the master sent ERROR: {0}")]
+    MasterError(String),
+    #[error("cannot record the framework id {0}: {1}")]
+    FrameworkId(String, ApiError),
+}
+
+pub(super) struct Session {
+    api: Api,
+    settings: Settings,
+    fence: Fence,
+    subscription: Subscription,
+    caller: Caller,
+    /// Whether offers are suppressed (nothing waits to launch).
+    suppressed: bool,
+    /// When each instance's task was last sent a KILL.
+    killed: HashMap<InstanceId, Instant>,
+    /// When each long-provisioned instance was last reconciled.
+    checked: HashMap<InstanceId, Instant>,
+    last_reconciliation: Instant,
+    /// Status updates being committed and then acknowledged.
+    updates: JoinSet<()>,
+}
+
+impl Session {
+    pub(super) fn new(
+        api: Api,
+        settings: Settings,
+        fence: Fence,
+        subscription: Subscription,
+    ) -> Session {
+        let caller = subscription.caller();
+        Session {
+            api,
+            settings,
+            fence,
+            subscription,
+            caller,
+            suppressed: false,
+            killed: HashMap::new(),
+            checked: HashMap::new(),
+            last_reconciliation: Instant::now(),
+            updates: JoinSet::new(),
+        }
+    }
+
+    pub(super) async fn run(mut self) -> Result<(), SessionError> {
+        self.store_framework_id().await?;
+        self.reconcile_everything().await?;
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = self.fence.term.cancelled() => return Ok(()),
+                event = self.subscription.next_event() => self.handle(event?).await?,
+                _ = tick.tick() => self.keep_house().await?,
+                Some(_) = self.updates.join_next(), if !self.updates.is_empty() => {}
+            }
+        }
+    }
+
+    /// Sends a call if, and only if, this node still acts as leader of the session's term.
+    async fn call(&self, body: CallBody) -> Result<(), SessionError> {
+        if !self.fence.holds() {
+            return Err(SessionError::Deposed);
+        }
+        Ok(self.caller.call(body).await?)
+    }
+
+    async fn store_framework_id(&self) -> Result<(), SessionError> {
+        let assigned = FrameworkId(self.subscription.framework_id.value.clone());
+        let stored = self.api.local_view().state.settings().framework_id.clone();
+        if stored.as_ref() == Some(&assigned) {
+            return Ok(());
+        }
+        if !self.fence.holds() {
+            return Err(SessionError::Deposed);
+        }
+        match self
+            .api
+            .propose(
+                None,
+                Command::SetFrameworkId {
+                    id: assigned.clone(),
+                },
+            )
+            .await
+        {
+            Ok(_) => {
+                tracing::info!(framework_id = %assigned, "framework id stored");
+                Ok(())
+            }
+            Err(e) => Err(SessionError::FrameworkId(assigned.0, e)),
+        }
+    }
+
+    async fn handle(&mut self, event: Event) -> Result<(), SessionError> {
+        match event {
+            Event::Offers(offers) => self.offers(offers.offers).await,
+            Event::Update(update) => {
+                self.status(update.status);
+                Ok(())
+            }
+            Event::Error(e) => Err(SessionError::MasterError(e.message)),
+            Event::Failure(f) => {
+                tracing::info!(agent = ?f.agent_id, executor = ?f.executor_id, status = ?f.status, "Mesos reports a failure");
+                Ok(())
+            }
+            // Offers are answered as they arrive, so a rescinded one is already gone here.
+            Event::Rescind(_)
+            | Event::Subscribed(_)
+            | Event::Heartbeat
+            | Event::InverseOffers(_)
+            | Event::RescindInverseOffer(_)
+            | Event::UpdateOperationStatus(_)
+            | Event::Message(_)
+            | Event::Unknown { .. } => Ok(()),
+        }
+    }
+
+    /// Commits a status through Raft and acknowledges it only once committed; if the commit
+    /// fails (leadership lost), the update stays unacknowledged and Mesos sends it again to
+    /// the next leader.
+    fn status(&mut self, status: TaskStatus) {
+        let api = self.api.clone();
+        let fence = self.fence.clone();
+        let caller = self.caller.clone();
+        self.updates.spawn(async move {
+            let report = report(&status);
+            let outcome = api.propose(None, Command::RecordStatus { report }).await;
+            let effect = match outcome {
+                Ok(Outcome::Status { effect, .. }) => effect,
+                Ok(other) => {
+                    tracing::error!(?other, "RecordStatus answered with another outcome");
+                    return;
+                }
+                Err(e) => {
+                    tracing::info!(task = %status.task_id, %e, "status not recorded; Mesos will send it again");
+                    return;
+                }
+            };
+            if !fence.holds() {
+                return;
+            }
+            if effect == StatusEffect::UnknownTask && !crate::mesos::is_terminal(status.state) {
+                tracing::warn!(task = %status.task_id, state = %status.state, "killing a task no instance owns");
+                let kill = CallBody::Kill(Kill {
+                    task_id: status.task_id.clone(),
+                    agent_id: status.agent_id.clone(),
+                    kill_policy: None,
+                });
+                if let Err(e) = caller.call(kill).await {
+                    tracing::warn!(task = %status.task_id, %e, "cannot kill an orphan task");
+                }
+            }
+            if let Some(ack) = Acknowledge::for_status(&status)
+                && let Err(e) = caller.call(CallBody::Acknowledge(ack)).await
+            {
+                tracing::info!(task = %status.task_id, %e, "acknowledgement not delivered");
+            }
+        });
+    }
+
+    async fn offers(&mut self, offers: Vec<Offer>) -> Result<(), SessionError> {
+        let view = self.api.local_view();
+        let mut wants = demand(&view.state);
+        let plans = place(&offers, &mut wants);
+        let waiting: u32 = wants.iter().map(|w| w.count).sum();
+        let mut declined = Vec::new();
+        for (offer, plan) in offers.iter().zip(plans) {
+            for (app, refusal) in &plan.refused {
+                tracing::debug!(app = %app.id, agent = %offer.hostname, reason = refusal.as_str(), "offer does not fit");
+            }
+            let tasks = self.provision(offer, plan.placed).await?;
+            if tasks.is_empty() {
+                declined.push(offer.id.clone());
+                continue;
+            }
+            failpoint::hit("launch.after-provision");
+            let launch = CallBody::Accept(Accept {
+                offer_ids: vec![offer.id.clone()],
+                operations: vec![Operation::launch(tasks)],
+                filters: Some(Filters::refuse_seconds(SHORT_REFUSAL)),
+            });
+            self.call(launch).await?;
+        }
+        if !declined.is_empty() {
+            let refuse = if waiting > 0 {
+                SHORT_REFUSAL
+            } else {
+                self.settings.decline_offer_duration.as_secs_f64()
+            };
+            let decline = CallBody::Decline(Decline {
+                offer_ids: declined,
+                filters: Some(Filters::refuse_seconds(refuse)),
+            });
+            self.call(decline).await?;
+        }
+        Ok(())
+    }
+
+    /// Commits each placed instance as provisioned (the write-ahead of its LAUNCH) and returns
+    /// the tasks of those that committed.
+    async fn provision(
+        &self,
+        offer: &Offer,
+        placed: Vec<super::Placed>,
+    ) -> Result<Vec<crate::mesos::TaskInfo>, SessionError> {
+        if placed.is_empty() {
+            return Ok(Vec::new());
+        }
+        if !self.fence.holds() {
+            return Err(SessionError::Deposed);
+        }
+        let view = self.api.local_view();
+        let mut pending = Vec::with_capacity(placed.len());
+        for p in placed {
+            let Some(record) = view.state.app(&p.app.id) else {
+                continue;
+            };
+            let instance = Instance {
+                id: InstanceId::for_app(&p.app.id, uuid::Uuid::new_v4()),
+                app: p.app.id.clone(),
+                app_version: record.version,
+                goal: Goal::Running,
+                observed: None,
+                agent: Some(AgentId(offer.agent_id.value.clone())),
+                hostname: Some(offer.hostname.clone()),
+                host_ports: p.host_ports.clone(),
+                incarnation: 1,
+                reservation: None,
+                provisioned_at: Timestamp::now(),
+                revision: 0,
+            };
+            let task = task_info(
+                &instance,
+                record.version,
+                &p,
+                &offer.agent_id,
+                &offer.hostname,
+            );
+            pending.push((instance, task));
+        }
+        let commits = pending.iter().map(|(instance, _)| {
+            self.api.propose(
+                None,
+                Command::ProvisionInstance {
+                    instance: Box::new(instance.clone()),
+                },
+            )
+        });
+        let results = futures::future::join_all(commits).await;
+        let mut tasks = Vec::new();
+        for ((instance, task), result) in pending.into_iter().zip(results) {
+            match result {
+                Ok(_) => tasks.push(task),
+                Err(ApiError::NotLeader { .. }) => return Err(SessionError::Deposed),
+                Err(e) => tracing::warn!(instance = %instance.id, %e, "instance not provisioned"),
+            }
+        }
+        Ok(tasks)
+    }
+
+    async fn keep_house(&mut self) -> Result<(), SessionError> {
+        let view = self.api.local_view();
+        let state = &view.state;
+        let waiting: u32 = demand(state).iter().map(|w| w.count).sum();
+        if waiting > 0 && self.suppressed {
+            self.call(CallBody::Revive(RoleList::default())).await?;
+            self.suppressed = false;
+            tracing::info!(waiting, "instances wait to launch: offers revived");
+        } else if waiting == 0 && !self.suppressed {
+            self.call(CallBody::Suppress(RoleList::default())).await?;
+            self.suppressed = true;
+        }
+        self.scale_down(state).await?;
+        self.kill_decommissioned(state).await?;
+        if self.last_reconciliation.elapsed() >= self.settings.reconciliation_interval {
+            self.reconcile_everything().await?;
+        } else {
+            self.reconcile_stuck(state).await?;
+        }
+        Ok(())
+    }
+
+    /// Decommissions the instances above each app's `instances`, as its `killSelection` says.
+    async fn scale_down(&self, state: &State) -> Result<(), SessionError> {
+        let mut excess = Vec::new();
+        for (app, mut running) in running_instances(state) {
+            let Some(record) = state.app(&app) else {
+                continue;
+            };
+            let keep = record.spec.instances as usize;
+            if running.len() <= keep {
+                continue;
+            }
+            running.sort_by_key(|i| (i.provisioned_at, i.id.clone()));
+            if record.spec.kill_selection == KillSelection::YoungestFirst {
+                running.reverse();
+            }
+            let n = running.len() - keep;
+            excess.extend(running.into_iter().take(n).map(|i| i.id.clone()));
+        }
+        if excess.is_empty() {
+            return Ok(());
+        }
+        if !self.fence.holds() {
+            return Err(SessionError::Deposed);
+        }
+        let changes = excess.into_iter().map(|id| {
+            self.api.propose(
+                None,
+                Command::SetInstanceGoal {
+                    id,
+                    goal: Goal::Decommissioned,
+                },
+            )
+        });
+        for result in futures::future::join_all(changes).await {
+            if let Err(e) = result {
+                tracing::warn!(%e, "cannot decommission an instance");
+            }
+        }
+        Ok(())
+    }
+
+    async fn kill_decommissioned(&mut self, state: &State) -> Result<(), SessionError> {
+        let now = Instant::now();
+        let due: Vec<&Instance> = state
+            .instances()
+            .filter(|i| i.goal == Goal::Decommissioned)
+            .filter(|i| {
+                self.killed
+                    .get(&i.id)
+                    .is_none_or(|at| now - *at >= KILL_RETRY)
+            })
+            .collect();
+        self.killed.retain(|id, _| state.instance(id).is_some());
+        for instance in due {
+            let kill = CallBody::Kill(Kill {
+                task_id: crate::mesos::TaskId::new(instance.task_id().0),
+                agent_id: instance
+                    .agent
+                    .as_ref()
+                    .map(|a| crate::mesos::AgentId::new(a.0.clone())),
+                kill_policy: None,
+            });
+            self.call(kill).await?;
+            self.killed.insert(instance.id.clone(), now);
+        }
+        Ok(())
+    }
+
+    /// Asks about every instance (explicitly, so the master answers for tasks it does not
+    /// know), then about every task the master knows (implicitly, which finds orphans).
+    async fn reconcile_everything(&mut self) -> Result<(), SessionError> {
+        let view = self.api.local_view();
+        let tasks: Vec<ReconcileTask> = view.state.instances().map(reconcile_task).collect();
+        tracing::info!(tasks = tasks.len(), "reconciling");
+        if !tasks.is_empty() {
+            self.call(CallBody::Reconcile(Reconcile { tasks })).await?;
+        }
+        self.call(CallBody::Reconcile(Reconcile::default())).await?;
+        self.last_reconciliation = Instant::now();
+        Ok(())
+    }
+
+    async fn reconcile_stuck(&mut self, state: &State) -> Result<(), SessionError> {
+        let now = Instant::now();
+        let wall = Timestamp::now();
+        let too_long = PROVISIONED_TOO_LONG.as_millis() as i64;
+        let stuck: Vec<&Instance> = state
+            .instances()
+            .filter(|i| i.condition() == Condition::Provisioned)
+            .filter(|i| wall.millis() - i.provisioned_at.millis() >= too_long)
+            .filter(|i| {
+                self.checked
+                    .get(&i.id)
+                    .is_none_or(|at| now - *at >= PROVISIONED_TOO_LONG)
+            })
+            .collect();
+        self.checked.retain(|id, _| state.instance(id).is_some());
+        if stuck.is_empty() {
+            return Ok(());
+        }
+        let tasks = stuck.iter().map(|i| reconcile_task(i)).collect();
+        self.call(CallBody::Reconcile(Reconcile { tasks })).await?;
+        for i in stuck {
+            self.checked.insert(i.id.clone(), now);
+        }
+        Ok(())
+    }
+}
+
+fn reconcile_task(instance: &Instance) -> ReconcileTask {
+    ReconcileTask {
+        task_id: crate::mesos::TaskId::new(instance.task_id().0),
+        agent_id: instance
+            .agent
+            .as_ref()
+            .map(|a| crate::mesos::AgentId::new(a.0.clone())),
+    }
+}
+
+/// A Mesos status as the state records it.
+fn report(status: &TaskStatus) -> StatusReport {
+    StatusReport {
+        task_id: TaskId(status.task_id.value.clone()),
+        agent: status.agent_id.as_ref().map(|a| AgentId(a.value.clone())),
+        condition: crate::mesos::condition(status.state),
+        status_uuid: status.uuid.as_ref().map(|u| u.to_base64()),
+        message: status.message.clone(),
+        reason: status.reason.as_ref().map(|r| r.as_str().to_string()),
+        healthy: status.healthy,
+    }
+}
+
+/// Each app's instances that are meant to run, provisioned or launched.
+fn running_instances(state: &State) -> BTreeMap<crate::state::path::PathId, Vec<&Instance>> {
+    let mut by_app: BTreeMap<_, Vec<&Instance>> = BTreeMap::new();
+    for i in state.instances().filter(|i| i.goal == Goal::Running) {
+        by_app.entry(i.app.clone()).or_default().push(i);
+    }
+    by_app
+}
+
+/// How many more instances each app needs, in app order.
+fn demand(state: &State) -> Vec<Want> {
+    let running = running_instances(state);
+    state
+        .apps()
+        .filter_map(|app| {
+            let have = running.get(&app.spec.id).map_or(0, Vec::len) as u32;
+            let count = app.spec.instances.saturating_sub(have);
+            (count > 0).then(|| Want {
+                app: Arc::clone(&app.spec),
+                count,
+            })
+        })
+        .collect()
+}

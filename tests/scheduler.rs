@@ -1,0 +1,321 @@
+//! The leader's Mesos scheduler against a real `baton mesos-local`, on three real nodes: only
+//! the leader subscribes; a new leader takes the same framework over without disturbing running
+//! tasks; a status update sent while no leader is subscribed is recorded exactly once; a leader
+//! that dies between provisioning and LAUNCH leaves no orphan; a paused leader, continued,
+//! launches nothing; scale-down and deletion kill tasks.
+
+mod common;
+
+use common::mesos::MesosLocal;
+use common::{Cluster, RaftSettings};
+use reqwest::Method;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant, SystemTime};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+async fn cluster_on(ml: &MesosLocal, env: Vec<(String, String)>) -> (Cluster, u64) {
+    let mut cluster = Cluster::configure_with_mesos(3, RaftSettings::default(), &ml.url);
+    cluster.env = env;
+    for id in 1..=3 {
+        cluster.spawn(id);
+    }
+    for id in 1..=3 {
+        cluster.wait_serving(id).await;
+    }
+    let (leader, _) = cluster.wait_for_leader(&[1, 2, 3]).await;
+    (cluster, leader)
+}
+
+/// Creates or updates an app through any node (followers forward), retrying during elections.
+async fn put_app(cluster: &Cluster, method: Method, path: &str, body: &str) -> Value {
+    let what = format!("{method} {path}");
+    common::eventually(WAIT, &what, || {
+        let method = method.clone();
+        async move {
+            for id in cluster.running() {
+                if let Some((status, doc)) = cluster.send_json(method.clone(), id, path, body).await
+                    && (200..300).contains(&status)
+                {
+                    return Some(doc);
+                }
+            }
+            None
+        }
+    })
+    .await
+}
+
+fn now_secs() -> f64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs_f64()
+}
+
+fn set(ids: &[String]) -> BTreeSet<String> {
+    ids.iter().cloned().collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_leader_takes_the_framework_over_without_touching_its_tasks() {
+    let ml = MesosLocal::start(2).await;
+    let (mut cluster, leader) = cluster_on(&ml, Vec::new()).await;
+    put_app(
+        &cluster,
+        Method::POST,
+        "/v2/apps",
+        r#"{"id":"/web","cmd":"sleep 1000","cpus":0.1,"mem":16,"instances":2}"#,
+    )
+    .await;
+    let before = ml
+        .wait_framework("two running tasks", WAIT, |f| f.running().len() == 2)
+        .await;
+    assert_eq!(ml.frameworks().await.len(), 1, "only the leader subscribes");
+    for (id, _) in &before.tasks {
+        assert!(
+            id.starts_with("web.instance-") && id.ends_with("._app.1"),
+            "{id}"
+        );
+    }
+
+    // Followers serve the committed instances from their own state.
+    let follower = (1..=3).find(|&id| id != leader).unwrap();
+    let doc = common::eventually(WAIT, "a follower to serve the running tasks", || async {
+        let url = cluster.url(follower, "/v2/apps/web?consistency=stale");
+        let doc: Value = reqwest::get(url).await.ok()?.json().await.ok()?;
+        (doc["app"]["tasksRunning"] == 2).then_some(doc)
+    })
+    .await;
+    let served: Vec<String> = doc["app"]["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(set(&served), set(&before.running()));
+
+    let killed_at = now_secs();
+    let started = Instant::now();
+    cluster.kill(leader);
+    let after = ml
+        .wait_framework("the new leader to re-subscribe", WAIT, |f| {
+            f.reregistered_time.is_some_and(|t| t >= killed_at - 0.05)
+        })
+        .await;
+    eprintln!(
+        "re-subscribed {} ms after the leader was killed",
+        started.elapsed().as_millis()
+    );
+    assert_eq!(after.id, before.id, "the framework id is kept");
+    assert_eq!(set(&after.running()), set(&before.running()));
+
+    // Reconciliation on the new leader changes nothing: same tasks, none ended, none added.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    cluster.restart(leader).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let settled = ml.framework().await;
+    assert!(settled.active);
+    assert_eq!(settled.id, before.id);
+    assert_eq!(set(&settled.running()), set(&before.running()));
+    assert!(settled.completed.is_empty(), "{:?}", settled.completed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scaling_down_and_deleting_kill_tasks() {
+    let ml = MesosLocal::start(2).await;
+    let (cluster, _) = cluster_on(&ml, Vec::new()).await;
+    put_app(
+        &cluster,
+        Method::POST,
+        "/v2/apps",
+        r#"{"id":"/scale","cmd":"sleep 1000","cpus":0.1,"mem":16,"instances":3}"#,
+    )
+    .await;
+    let three = ml
+        .wait_framework("three running tasks", WAIT, |f| f.running().len() == 3)
+        .await;
+    put_app(
+        &cluster,
+        Method::PUT,
+        "/v2/apps/scale",
+        r#"{"instances":1}"#,
+    )
+    .await;
+    let one = ml
+        .wait_framework("scale-down to one task", WAIT, |f| {
+            f.running().len() == 1 && f.completed.len() == 2
+        })
+        .await;
+    assert!(set(&three.running()).contains(&one.running()[0]));
+    assert!(one.completed.iter().all(|(_, s)| s == "TASK_KILLED"));
+
+    put_app(&cluster, Method::DELETE, "/v2/apps/scale", "").await;
+    let none = ml
+        .wait_framework("deletion to kill the last task", WAIT, |f| {
+            f.tasks.is_empty() && f.completed.len() == 3
+        })
+        .await;
+    assert!(none.completed.iter().all(|(_, s)| s == "TASK_KILLED"));
+    // Nothing is relaunched once the app is gone.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let later = ml.framework().await;
+    assert!(later.tasks.is_empty());
+    assert_eq!(later.completed.len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_sent_while_no_leader_is_subscribed_is_recorded_once() {
+    let ml = MesosLocal::start(1).await;
+    let (mut cluster, leader) = cluster_on(&ml, Vec::new()).await;
+    // The first task finishes after 3 s; its replacement (the marker exists) runs on.
+    let marker = cluster.dir.path().join("ran-once");
+    let cmd = format!(
+        "if [ -e {m} ]; then sleep 1000; else touch {m}; sleep 3; fi",
+        m = marker.display()
+    );
+    let body = serde_json::json!({"id": "/once", "cmd": cmd, "cpus": 0.1, "mem": 16});
+    put_app(&cluster, Method::POST, "/v2/apps", &body.to_string()).await;
+    let first = ml
+        .wait_framework("the first task to run", WAIT, |f| f.running().len() == 1)
+        .await;
+
+    // No quorum while the task finishes: the leader is dead and one follower stopped.
+    let followers: Vec<u64> = (1..=3).filter(|&id| id != leader).collect();
+    cluster.kill(leader);
+    cluster.pause(followers[0]);
+    // Unacknowledged, the finished task stays among the live ones, as in Mesos.
+    common::eventually(WAIT, "the first task to finish", || async {
+        let f = ml.frameworks().await.pop()?;
+        f.tasks
+            .iter()
+            .chain(&f.completed)
+            .any(|(id, s)| *id == first.running()[0] && s == "TASK_FINISHED")
+            .then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    cluster.resume(followers[0]);
+
+    // The new leader gets the retried TASK_FINISHED, commits it, and replaces the instance once.
+    let replaced = ml
+        .wait_framework("one replacement task", WAIT, |f| f.running().len() == 1)
+        .await;
+    assert_ne!(replaced.running(), first.running());
+    cluster.restart(leader).await;
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let settled = ml.framework().await;
+    assert_eq!(
+        settled.running(),
+        replaced.running(),
+        "no second replacement"
+    );
+    assert_eq!(
+        settled.completed.len(),
+        1,
+        "exactly one task ended: {:?}",
+        settled.completed
+    );
+    let doc = common::eventually(WAIT, "the app to show one running task", || async {
+        let (_, doc) = cluster
+            .send_json(Method::GET, followers[1], "/v2/apps/once", "")
+            .await?;
+        (doc["app"]["tasksRunning"] == 1).then_some(doc)
+    })
+    .await;
+    assert_eq!(doc["app"]["tasks"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_dying_between_provisioning_and_launch_leaves_no_orphan() {
+    let ml = MesosLocal::start(1).await;
+    let marker = tempfile::tempdir().expect("temp dir");
+    let fired = marker.path().join("fired");
+    let env = vec![
+        (
+            "BATON_FAILPOINT".to_string(),
+            "launch.after-provision".to_string(),
+        ),
+        (
+            "BATON_FAILPOINT_ONCE".to_string(),
+            fired.display().to_string(),
+        ),
+    ];
+    let (mut cluster, leader) = cluster_on(&ml, env).await;
+    put_app(
+        &cluster,
+        Method::POST,
+        "/v2/apps",
+        r#"{"id":"/wal","cmd":"sleep 1000","cpus":0.1,"mem":16}"#,
+    )
+    .await;
+    common::eventually(WAIT, "the leader to crash at the fail point", || async {
+        fired.exists().then_some(())
+    })
+    .await;
+    common::eventually(WAIT, "the crashed leader to exit", || {
+        let exited = cluster.exited(leader);
+        async move { exited.then_some(()) }
+    })
+    .await;
+
+    // The next leader reconciles the provisioned instance (the master never heard of its task),
+    // expunges it and launches one replacement.
+    let running = ml
+        .wait_framework("one task launched by the next leader", WAIT, |f| {
+            f.running().len() == 1
+        })
+        .await;
+    assert!(running.completed.is_empty(), "{:?}", running.completed);
+    let survivor = (1..=3).find(|&id| id != leader).unwrap();
+    let doc = common::eventually(WAIT, "the orphan instance to be gone", || async {
+        let (_, doc) = cluster
+            .send_json(Method::GET, survivor, "/v2/apps/wal", "")
+            .await?;
+        let tasks = doc["app"]["tasks"].as_array()?;
+        (tasks.len() == 1 && tasks[0]["state"] == "TASK_RUNNING").then_some(doc)
+    })
+    .await;
+    assert_eq!(
+        doc["app"]["tasks"][0]["id"].as_str(),
+        Some(running.running()[0].as_str())
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let settled = ml.framework().await;
+    assert_eq!(settled.running(), running.running());
+    assert!(settled.completed.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_leader_continued_launches_nothing() {
+    let ml = MesosLocal::start(2).await;
+    let (cluster, leader) = cluster_on(&ml, Vec::new()).await;
+    put_app(
+        &cluster,
+        Method::POST,
+        "/v2/apps",
+        r#"{"id":"/p","cmd":"sleep 1000","cpus":0.1,"mem":16}"#,
+    )
+    .await;
+    let before = ml
+        .wait_framework("one running task", WAIT, |f| f.running().len() == 1)
+        .await;
+    let paused_at = now_secs();
+    cluster.pause(leader);
+    ml.wait_framework("a new leader to subscribe", WAIT, |f| {
+        f.reregistered_time.is_some_and(|t| t >= paused_at)
+    })
+    .await;
+    put_app(&cluster, Method::PUT, "/v2/apps/p", r#"{"instances":2}"#).await;
+    let two = ml
+        .wait_framework("two running tasks", WAIT, |f| f.running().len() == 2)
+        .await;
+    cluster.resume(leader);
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let settled = ml.framework().await;
+    assert_eq!(settled.id, before.id);
+    assert_eq!(set(&settled.running()), set(&two.running()));
+    assert!(settled.completed.is_empty(), "{:?}", settled.completed);
+    assert_eq!(ml.frameworks().await.len(), 1);
+}
