@@ -87,6 +87,15 @@ enum Command {
         peer: SocketAddr,
         #[arg(long, value_enum, default_value = "text")]
         log_format: LogFormatArg,
+        /// Where the embedded mesos-local listens.
+        #[arg(long, default_value = "127.0.0.1:5050")]
+        mesos_listen: SocketAddr,
+        /// How many local agents the embedded mesos-local runs.
+        #[arg(long, default_value_t = 1)]
+        agents: u32,
+        /// Use these Mesos masters (comma-separated URLs) instead of an embedded mesos-local.
+        #[arg(long)]
+        mesos_master: Option<String>,
     },
     /// Cluster membership and leadership.
     Cluster {
@@ -151,6 +160,38 @@ async fn run_node(config: Config, bootstrap: Bootstrap) -> anyhow::Result<()> {
     node::run(config, bootstrap, shutdown, None).await
 }
 
+/// Starts mesos-local inside this process for `baton dev`, with its sandboxes under the dev
+/// data folder; it stops (killing its tasks) when `shutdown` is cancelled.
+fn embedded_mesos(
+    listen: SocketAddr,
+    agents: u32,
+    data_dir: &std::path::Path,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<tokio::task::JoinHandle<anyhow::Result<()>>> {
+    #[derive(Parser)]
+    struct MesosLocalFlags {
+        #[command(flatten)]
+        args: baton::mesos_local::Args,
+    }
+    let sandboxes = data_dir.join("mesos");
+    let flags = MesosLocalFlags::try_parse_from([
+        "mesos-local".into(),
+        "--listen".into(),
+        listen.to_string(),
+        "--agents".into(),
+        agents.to_string(),
+        "--data-dir".into(),
+        sandboxes.display().to_string(),
+    ])
+    .context("mesos-local settings")?;
+    let shutdown = shutdown.clone();
+    Ok(tokio::spawn(async move {
+        baton::mesos_local::run(flags.args, shutdown)
+            .await
+            .context("embedded mesos-local")
+    }))
+}
+
 #[tokio::main]
 async fn main() {
     let cli = Cli::parse();
@@ -195,14 +236,53 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             grpc,
             peer,
             log_format,
+            mesos_listen,
+            agents,
+            mesos_master,
         } => {
             init_logging(log_format.into(), None);
-            let config = Config::single_node(data_dir, peer, grpc, http);
+            let mut config = Config::single_node(data_dir.clone(), peer, grpc, http);
+            let shutdown = CancellationToken::new();
+            stop_on_signal(shutdown.clone())?;
+            let embedded = match mesos_master {
+                Some(list) => {
+                    config.mesos.masters = list.split(',').map(|m| m.trim().to_string()).collect();
+                    None
+                }
+                None => {
+                    config.mesos.masters = vec![format!("http://{mesos_listen}")];
+                    Some(embedded_mesos(mesos_listen, agents, &data_dir, &shutdown)?)
+                }
+            };
             println!(
-                "baton dev: REST on http://{http}, gRPC on {grpc}, data in {}",
+                "baton dev: REST on http://{http}, gRPC on {grpc}, Mesos at {}, data in {}",
+                config.mesos.masters.join(","),
                 config.node.data_dir.display()
             );
-            run_node(config, Bootstrap::Members).await
+            let node = node::run(config, Bootstrap::Members, shutdown.clone(), None);
+            let Some(mut mesos) = embedded else {
+                return node.await;
+            };
+            tokio::pin!(node);
+            tokio::select! {
+                result = &mut node => {
+                    shutdown.cancel();
+                    mesos.await??;
+                    result
+                }
+                // mesos-local stops early only when it could not start (e.g. its port is taken).
+                stopped = &mut mesos => {
+                    let asked = shutdown.is_cancelled();
+                    shutdown.cancel();
+                    let result = node.await;
+                    stopped??;
+                    if asked {
+                        result
+                    } else {
+                        Err(anyhow::anyhow!("the embedded mesos-local stopped"))
+                    }
+                }
+            }
         }
         Command::Cluster { client, command } => {
             let c = cli::Client::new(&client.endpoints).context("bad --endpoints")?;

@@ -76,9 +76,9 @@ impl Drop for Guard {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn baton_dev_serves_a_one_node_cluster_and_keeps_its_data() {
+async fn baton_dev_runs_tasks_on_its_embedded_mesos_and_keeps_its_data() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let ports = free_ports(3);
+    let ports = free_ports(4);
     let http_addr = format!("127.0.0.1:{}", ports[0]);
     let start = || {
         Command::new(baton_bin())
@@ -87,6 +87,7 @@ async fn baton_dev_serves_a_one_node_cluster_and_keeps_its_data() {
             .args(["--http", &http_addr])
             .args(["--grpc", &format!("127.0.0.1:{}", ports[1])])
             .args(["--peer", &format!("127.0.0.1:{}", ports[2])])
+            .args(["--mesos-listen", &format!("127.0.0.1:{}", ports[3])])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -115,6 +116,26 @@ async fn baton_dev_serves_a_one_node_cluster_and_keeps_its_data() {
         },
     )
     .await;
+    // The embedded mesos-local runs the app's task as a real process.
+    let running_task = |client: reqwest::Client, base: String| async move {
+        let r = client
+            .get(format!("{base}/v2/apps/dev/hello"))
+            .send()
+            .await
+            .ok()?;
+        let app: serde_json::Value = r.json().await.ok()?;
+        let task = app["app"]["tasks"].get(0)?;
+        (task["state"] == "TASK_RUNNING").then(|| task["id"].as_str().map(String::from))?
+    };
+    let first = eventually(Duration::from_secs(20), "the app's task to run", || {
+        running_task(client.clone(), base.clone())
+    })
+    .await;
+    let sandboxes = dir.path().join("data").join("mesos");
+    assert!(
+        sandboxes.exists(),
+        "sandboxes live under the dev data folder"
+    );
     common::signal(dev.0.id(), "-TERM");
     let status = dev.0.wait().expect("wait for baton dev");
     assert!(status.success(), "baton dev exit status: {status:?}");
@@ -137,5 +158,13 @@ async fn baton_dev_serves_a_one_node_cluster_and_keeps_its_data() {
         })
         .await;
     assert_eq!(app["app"]["id"], "/dev/hello");
+    // The restarted mesos-local starts empty: reconciliation finds the old task gone and the
+    // instance is replaced by a new task.
+    let second = eventually(Duration::from_secs(30), "a replacement task to run", || {
+        let (client, base, first) = (client.clone(), base.clone(), first.clone());
+        async move { running_task(client, base).await.filter(|id| *id != first) }
+    })
+    .await;
+    assert_ne!(second, first);
     drop(dev);
 }
