@@ -1,6 +1,7 @@
 //! `baton mesos-local` as a scheduler sees it: the real binary, driven over HTTP with the
 //! RecordIO decoder, from subscription through launches, kills, filters, reconciliation and
-//! failover to its exit taking every task process with it.
+//! failover to its exit taking every task process with it; domains, simulated agents, rescinds,
+//! the admin endpoint and URI fetching.
 
 mod common;
 
@@ -24,6 +25,11 @@ struct MesosLocal {
 
 impl MesosLocal {
     async fn start(agents: u32) -> MesosLocal {
+        MesosLocal::start_with(agents, &[]).await
+    }
+
+    /// With extra flags after the usual ones.
+    async fn start_with(agents: u32, extra: &[&str]) -> MesosLocal {
         let dir = tempfile::Builder::new()
             .prefix("baton-ml-")
             .tempdir()
@@ -42,6 +48,7 @@ impl MesosLocal {
                 "100",
             ])
             .args(["--status-retry-secs", "1"])
+            .args(extra)
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log handle"))
@@ -163,6 +170,20 @@ impl MesosLocal {
     fn pid(&self) -> u32 {
         self.child.as_ref().expect("running").id()
     }
+
+    /// An `/admin` request: the status code and the JSON answer.
+    async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a method");
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(b) = body {
+            req = req
+                .header("Content-Type", "application/json")
+                .body(b.to_string());
+        }
+        let r = req.send().await.expect("an admin request");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
 }
 
 impl Drop for MesosLocal {
@@ -267,6 +288,16 @@ impl Sub {
 
     fn fw(&self) -> Value {
         json!({"value": self.framework_id})
+    }
+
+    /// Waits for the RESCIND of `offer`.
+    async fn rescinded(&mut self, offer: &Offer) {
+        let id = offer.id.value.clone();
+        self.next(&format!("RESCIND of {id}"), |e| match e {
+            Event::Rescind(r) if r.offer_id.value == id => Some(()),
+            _ => None,
+        })
+        .await;
     }
 }
 
@@ -412,6 +443,7 @@ async fn mesos_local_end_to_end() {
     let a2 = sub.offer(Some("127.0.1.2")).await;
     assert_eq!((first_port(&a1), first_port(&a2)), (31000, 32000));
     assert_eq!(a1.attributes.len(), 1);
+    assert_eq!((&a1.domain, &a1.unavailability), (&None, &None));
 
     // A short task: STARTING, RUNNING, FINISHED, each acknowledged; FINISHED is redelivered
     // until then.
@@ -597,6 +629,7 @@ async fn mesos_local_end_to_end() {
     assert_eq!(on["used_resources"]["cpus"].as_f64(), Some(0.1));
     assert_eq!(on["resources"]["mem"].as_f64(), Some(8192.0));
     assert_eq!(on["attributes"]["rack"], "a");
+    assert!(on.get("domain").is_none(), "no --domains, no domain");
 
     // Failover: a second SUBSCRIBE with the same id closes the first stream with an ERROR, and
     // the old stream id is refused.
@@ -667,4 +700,327 @@ async fn sigkilled_mesos_local_leaves_no_task_behind() {
         let _ = child.wait();
     }
     gone(&pid).await;
+}
+
+fn state_agent_ids(state: &Value) -> Vec<String> {
+    state["slaves"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["id"].as_str().map(String::from))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn domains_cycle_over_agents_into_offers_and_state() {
+    let ml = MesosLocal::start_with(3, &["--domains", "eu/eu-1a,us/us-1b"]).await;
+    let mut sub = ml.subscribe(None).await;
+    let mut by_host = Vec::new();
+    for host in ["127.0.1.1", "127.0.1.2", "127.0.1.3"] {
+        let offer = sub.offer(Some(host)).await;
+        let domain = offer
+            .domain
+            .clone()
+            .expect("an offer carries its agent's domain");
+        by_host.push((
+            domain.region().map(String::from),
+            domain.zone().map(String::from),
+        ));
+        let state = ml.get("/state").await;
+        let agent = state["slaves"]
+            .as_array()
+            .and_then(|a| a.iter().find(|s| s["id"] == offer.agent_id.value.as_str()))
+            .cloned()
+            .expect("the offer's agent in /state");
+        assert_eq!(agent["domain"], json!(domain));
+    }
+    let d = |r: &str, z: &str| (Some(r.to_owned()), Some(z.to_owned()));
+    assert_eq!(
+        by_host,
+        vec![d("eu", "eu-1a"), d("us", "us-1b"), d("eu", "eu-1a")]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulated_tasks_run_until_killed_finished_or_failed() {
+    // More agents than loopback addresses 127.0.1.x: only simulated agents may.
+    let ml = MesosLocal::start_with(300, &["--simulated", "--simulated-run-delay-ms", "50"]).await;
+    let state = ml.get("/state").await;
+    assert_eq!(state_agent_ids(&state).len(), 300);
+    let mut sub = ml.subscribe(None).await;
+    let offer = sub.offer(None).await;
+    let tasks: Vec<Value> = ["sim-1", "sim-2", "sim-3"]
+        .iter()
+        .map(|id| command_task(id, &offer, "exit 3", None))
+        .collect();
+    let call = json!({"type": "ACCEPT", "framework_id": sub.fw(), "accept": {
+        "offer_ids": [{"value": offer.id.value}],
+        "operations": [{"type": "LAUNCH", "launch": {"task_infos": tasks}}],
+        "filters": {"refuse_seconds": 0}}});
+    assert_eq!(ml.post(&call, Some(&sub.stream_id)).await.0, 202);
+    for id in ["sim-1", "sim-2", "sim-3"] {
+        let first = sub
+            .next(&format!("the first update of {id}"), |e| match e {
+                Event::Update(u) if u.status.task_id.value == id => Some(u.status.clone()),
+                _ => None,
+            })
+            .await;
+        assert_eq!(
+            first.state,
+            TaskState::Running,
+            "no process, straight to RUNNING"
+        );
+        assert!(
+            first
+                .container_status
+                .as_ref()
+                .is_some_and(|c| c.executor_pid.is_none())
+        );
+        ack(&ml, &sub, &first).await;
+    }
+    // The command would exit 3 at once; a simulated task keeps running.
+    let quiet = tokio::time::Instant::now() + Duration::from_millis(300);
+    while let Ok(Some(e)) = tokio::time::timeout_at(quiet, sub.events.recv()).await {
+        assert!(
+            !matches!(e, Event::Update(_)),
+            "no update while nobody acts: {e:?}"
+        );
+    }
+
+    let kill = json!({"type": "KILL", "framework_id": sub.fw(),
+        "kill": {"task_id": {"value": "sim-1"}}});
+    assert_eq!(ml.post(&kill, Some(&sub.stream_id)).await.0, 202);
+    expect_and_ack(&ml, &mut sub, "sim-1", TaskState::Killed).await;
+
+    let (code, body) = ml.admin("POST", "/admin/tasks/sim-2/finish", None).await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["state"], "TASK_FINISHED");
+    expect_and_ack(&ml, &mut sub, "sim-2", TaskState::Finished).await;
+
+    let path = format!("/admin/tasks/sim-3/fail?framework_id={}", sub.framework_id);
+    let (code, _) = ml
+        .admin("POST", &path, Some(json!({"message": "boom"})))
+        .await;
+    assert_eq!(code, 200);
+    let failed = sub.status("sim-3", TaskState::Failed).await;
+    assert_eq!(failed.message.as_deref(), Some("boom"));
+    let (code, body) = ml.admin("POST", "/admin/tasks/sim-3/finish", None).await;
+    assert_eq!(code, 409, "already terminal: {body}");
+    ack(&ml, &sub, &failed).await;
+    let (code, body) = ml.admin("POST", "/admin/tasks/never/finish", None).await;
+    assert_eq!(code, 404, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("never")
+    );
+
+    let launches = ml.get("/admin/launches").await;
+    let launches = launches["launches"].as_array().expect("launches");
+    assert_eq!(launches.len(), 3);
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default();
+    for (record, id) in launches.iter().zip(["sim-1", "sim-2", "sim-3"]) {
+        assert_eq!(record["task_id"], id);
+        assert_eq!(record["agent_id"], offer.agent_id.value.as_str());
+        assert_eq!(record["framework_id"], sub.framework_id.as_str());
+        assert_eq!(record["stream_id"], sub.stream_id.as_str());
+        let at = record["time_ms"].as_u64().unwrap_or_default();
+        assert!(at <= now_ms && at + 60_000 > now_ms, "{record}");
+    }
+    common::eventually(WAIT, "every task acknowledged and forgotten", || async {
+        let state = ml.get("/state").await;
+        let f = &state["frameworks"][0];
+        let done = f["completed_tasks"].as_array().map_or(0, Vec::len);
+        (f["tasks"].as_array().is_some_and(Vec::is_empty) && done == 3).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agents_go_unreachable_come_back_enter_maintenance_and_are_removed() {
+    let ml = MesosLocal::start_with(3, &["--simulated", "--simulated-run-delay-ms", "10"]).await;
+    let mut sub = ml.subscribe(None).await;
+    let o1 = sub.offer(Some("127.0.1.1")).await;
+    let o2 = sub.offer(Some("127.0.1.2")).await;
+    let o3 = sub.offer(Some("127.0.1.3")).await;
+    let (s1, s2, s3) = (
+        o1.agent_id.value.clone(),
+        o2.agent_id.value.clone(),
+        o3.agent_id.value.clone(),
+    );
+    launch(&ml, &sub, &o1, command_task("t1", &o1, "true", None)).await;
+    launch(&ml, &sub, &o3, command_task("t3", &o3, "true", None)).await;
+    expect_and_ack(&ml, &mut sub, "t1", TaskState::Running).await;
+    expect_and_ack(&ml, &mut sub, "t3", TaskState::Running).await;
+    let o1 = sub.offer(Some("127.0.1.1")).await;
+    let o3 = sub.offer(Some("127.0.1.3")).await;
+
+    // Unreachable: its offer is rescinded, its task reported unreachable, nothing offered.
+    let (code, body) = ml
+        .admin("POST", &format!("/admin/agents/{s1}/unreachable"), None)
+        .await;
+    assert_eq!(
+        (code, &body["unreachable_tasks"]),
+        (200, &json!(1)),
+        "{body}"
+    );
+    sub.rescinded(&o1).await;
+    let lost = sub.status("t1", TaskState::Unreachable).await;
+    assert_eq!(lost.reason, Some(baton::mesos::Reason::AGENT_REMOVED));
+    assert!(lost.unreachable_time.is_some() && lost.uuid.is_none());
+    let state = ml.get("/state").await;
+    assert_eq!(state["unreachable_slaves"], 1);
+    assert!(!state_agent_ids(&state).contains(&s1));
+    assert_eq!(state["frameworks"][0]["unreachable_tasks"][0]["id"], "t1");
+    let reconcile = json!({"type": "RECONCILE", "framework_id": sub.fw(), "reconcile": {
+        "tasks": [{"task_id": {"value": "t1"}, "agent_id": {"value": s1}}]}});
+    assert_eq!(ml.post(&reconcile, Some(&sub.stream_id)).await.0, 202);
+    sub.status("t1", TaskState::Unreachable).await;
+    sub.no_offers_for(Duration::from_millis(400)).await;
+
+    // Reachable again: the task is reported RUNNING and the agent offered.
+    let (code, _) = ml
+        .admin("POST", &format!("/admin/agents/{s1}/reachable"), None)
+        .await;
+    assert_eq!(code, 200);
+    let back = sub.status("t1", TaskState::Running).await;
+    assert_eq!(back.reason, Some(baton::mesos::Reason::AGENT_REREGISTERED));
+    sub.offer(Some("127.0.1.1")).await;
+
+    // Maintenance: the outstanding offer is rescinded, the next carries the window.
+    let start_ns = 1_900_000_000_000_000_000_i64;
+    let window = json!({"start": {"nanoseconds": start_ns},
+        "duration": {"nanoseconds": 3_600_000_000_000_i64}});
+    let path = format!("/admin/agents/{s2}/maintenance");
+    let (code, body) = ml.admin("POST", &path, Some(window.clone())).await;
+    assert_eq!(code, 200, "{body}");
+    sub.rescinded(&o2).await;
+    let o2 = sub.offer(Some("127.0.1.2")).await;
+    let unavailability = o2.unavailability.expect("an offer in maintenance");
+    assert_eq!(json!(unavailability), window);
+    let (code, _) = ml
+        .admin("POST", &path, Some(json!({"start": "soon"})))
+        .await;
+    assert_eq!(code, 400);
+    assert_eq!(ml.admin("DELETE", &path, None).await.0, 200);
+    sub.rescinded(&o2).await;
+    let o2 = sub.offer(Some("127.0.1.2")).await;
+    assert_eq!(o2.unavailability, None);
+
+    // Removed: offer rescinded, task gone, agent out of /state and unknown to /admin.
+    let (code, body) = ml
+        .admin("POST", &format!("/admin/agents/{s3}/remove"), None)
+        .await;
+    assert_eq!((code, &body["gone_tasks"]), (200, &json!(1)), "{body}");
+    sub.rescinded(&o3).await;
+    let gone = sub.status("t3", TaskState::Gone).await;
+    assert_eq!(
+        gone.reason,
+        Some(baton::mesos::Reason::AGENT_REMOVED_BY_OPERATOR)
+    );
+    let state = ml.get("/state").await;
+    assert!(!state_agent_ids(&state).contains(&s3));
+    assert_eq!(state_agent_ids(&state).len(), 2);
+    let (code, _) = ml
+        .admin("POST", &format!("/admin/agents/{s3}/unreachable"), None)
+        .await;
+    assert_eq!(code, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offers_outstanding_past_the_offer_timeout_are_rescinded() {
+    let ml = MesosLocal::start_with(1, &["--offer-timeout-secs", "0.3"]).await;
+    let mut sub = ml.subscribe(None).await;
+    let offer = sub.offer(None).await;
+    let at = Instant::now();
+    sub.rescinded(&offer).await;
+    assert!(
+        at.elapsed() >= Duration::from_millis(150),
+        "not before its time"
+    );
+    let again = sub.offer(None).await;
+    assert_ne!(again.id, offer.id, "the resources are offered anew");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_uris_are_fetched_into_the_sandbox_before_the_command() {
+    let ml = MesosLocal::start(1).await;
+    let src = ml.dir.path().join("artifacts");
+    std::fs::create_dir_all(src.join("pkg")).expect("artifacts dir");
+    std::fs::write(src.join("pkg/data.txt"), "payload\n").expect("data file");
+    std::fs::write(src.join("start"), "#!/bin/sh\ncat pkg/data.txt > out.txt\n").expect("script");
+    let tar = Command::new("tar")
+        .arg("-C")
+        .arg(&src)
+        .args(["-czf", "app.tar.gz", "pkg"])
+        .current_dir(&src)
+        .status()
+        .expect("tar");
+    assert!(tar.success());
+    let mut sub = ml.subscribe(None).await;
+
+    let offer = sub.offer(None).await;
+    let mut task = command_task("fetch-1", &offer, "./run.sh", None);
+    task["command"]["uris"] = json!([
+        {"value": format!("file://{}", src.join("app.tar.gz").display())},
+        {"value": src.join("start").display().to_string(), "executable": true,
+         "output_file": "run.sh"}]);
+    launch(&ml, &sub, &offer, task).await;
+    expect_and_ack(&ml, &mut sub, "fetch-1", TaskState::Starting).await;
+    expect_and_ack(&ml, &mut sub, "fetch-1", TaskState::Running).await;
+    expect_and_ack(&ml, &mut sub, "fetch-1", TaskState::Finished).await;
+    let sandbox = ml.data().join(format!(
+        "agents/{}/frameworks/{}/executors/fetch-1/runs/latest",
+        offer.agent_id.value, sub.framework_id
+    ));
+    let out = std::fs::read_to_string(sandbox.join("out.txt")).unwrap_or_default();
+    assert_eq!(
+        out, "payload\n",
+        "the archive was extracted and the script ran"
+    );
+
+    // A real task cannot be finished on request.
+    let (code, _) = ml.admin("POST", "/admin/tasks/fetch-1/finish", None).await;
+    assert_eq!(code, 404, "forgotten after its terminal acknowledgement");
+
+    let missing = src.join("missing.tgz").display().to_string();
+    for (id, uri, says) in [
+        ("fetch-2", missing.as_str(), missing.as_str()),
+        ("fetch-3", "https://example.com/app.tgz", "only local URIs"),
+    ] {
+        let offer = sub.offer(None).await;
+        let mut task = command_task(id, &offer, "touch ran", None);
+        task["command"]["uris"] = json!([{"value": uri}]);
+        launch(&ml, &sub, &offer, task).await;
+        let failed = expect_and_ack(&ml, &mut sub, id, TaskState::Failed).await;
+        assert_eq!(
+            failed.reason,
+            Some(baton::mesos::Reason::CONTAINER_LAUNCH_FAILED)
+        );
+        let message = failed.message.unwrap_or_default();
+        assert!(message.contains(uri) && message.contains(says), "{message}");
+    }
+    let sandbox = ml.data().join(format!(
+        "agents/{}/frameworks/{}/executors/fetch-2/runs/latest",
+        offer.agent_id.value, sub.framework_id
+    ));
+    assert!(!sandbox.join("ran").exists(), "the command never ran");
+
+    // Finishing a task that runs a process is refused.
+    let offer = sub.offer(None).await;
+    launch(
+        &ml,
+        &sub,
+        &offer,
+        command_task("real-1", &offer, "exec sleep 1000", None),
+    )
+    .await;
+    expect_and_ack(&ml, &mut sub, "real-1", TaskState::Starting).await;
+    expect_and_ack(&ml, &mut sub, "real-1", TaskState::Running).await;
+    let (code, body) = ml.admin("POST", "/admin/tasks/real-1/finish", None).await;
+    assert_eq!(code, 409, "{body}");
 }

@@ -3,6 +3,7 @@
 
 mod cluster;
 mod core;
+mod mesos;
 
 use clap::Subcommand;
 
@@ -12,10 +13,14 @@ pub enum BenchCommand {
     /// client counts, spurious elections under load, failover time over repeated leader kills,
     /// and restart time and memory of a node holding many apps.
     Core(core::CoreArgs),
+    /// mesos-local with 1,000 simulated agents and a framework over real HTTP: tasks launched
+    /// and RUNNING per second, and offers per second.
+    Mesos(mesos::MesosArgs),
 }
 
 pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Core(args) => core::run(args).await,
+        BenchCommand::Mesos(args) => mesos::run(args).await,
     }
 }

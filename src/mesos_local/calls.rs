@@ -3,7 +3,7 @@
 
 use super::allocation::{Refusal, refuse_duration};
 use super::launch::{self, Rejection};
-use super::master::{CallRefused, DEFAULT_KILL_GRACE, Master, Task, now_secs};
+use super::master::{CallRefused, DEFAULT_KILL_GRACE, Master, Reach, Task, now_secs};
 use super::resources::Resources;
 use crate::mesos::{
     Accept, Acknowledge, AgentId, CallBody, Decline, Event, FrameworkCapability, FrameworkId, Kill,
@@ -255,6 +255,8 @@ impl Master {
         if let Some(p) = &task.process {
             let _ = p.kill.try_send(grace);
         }
+        // A simulated task, or one still fetching its URIs, has no process to wait for.
+        let no_process = task.process.is_none();
         if killing_state && task.state != TaskState::Killing {
             self.update(
                 framework,
@@ -262,6 +264,16 @@ impl Master {
                 TaskState::Killing,
                 None,
                 None,
+                None,
+            );
+        }
+        if no_process {
+            self.update(
+                framework,
+                &kill.task_id,
+                TaskState::Killed,
+                None,
+                Some("Command killed".into()),
                 None,
             );
         }
@@ -301,7 +313,12 @@ impl Master {
             return;
         };
         let answers: Vec<TaskStatus> = if reconcile.tasks.is_empty() {
-            fw.tasks.values().map(|t| self.latest(t)).collect()
+            // Tasks on unreachable agents are left out of implicit reconciliation, as in Mesos.
+            fw.tasks
+                .values()
+                .filter(|t| self.agents.get(t.agent).is_some_and(|a| a.reachable()))
+                .map(|t| self.latest(t))
+                .collect()
         } else {
             reconcile
                 .tasks
@@ -325,6 +342,21 @@ impl Master {
             .cloned()
             .unwrap_or_else(|| TaskStatus::new(task.info.task_id.clone(), task.state));
         status.state = task.state;
+        if let Some(Reach::Unreachable(since)) = self.agents.get(task.agent).map(|a| a.reach) {
+            let aware = self
+                .frameworks
+                .values()
+                .find(|f| f.tasks.contains_key(&task.info.task_id))
+                .is_some_and(|f| f.partition_aware());
+            status.state = if aware {
+                TaskState::Unreachable
+            } else {
+                TaskState::Lost
+            };
+            status.unreachable_time = Some(crate::mesos::TimeInfo {
+                nanoseconds: (since * 1e9) as i64,
+            });
+        }
         status.uuid = None;
         status.data = None;
         status.labels = None;
@@ -348,11 +380,20 @@ impl Master {
             .frameworks
             .get(framework)
             .is_some_and(|f| f.partition_aware());
-        let known_agent = agent.filter(|a| self.agents.iter().any(|x| &x.id == *a));
-        let (state, message) = match known_agent {
-            Some(_) => (
+        let known = agent.and_then(|a| self.agents.iter().find(|x| &x.id == a));
+        let known_agent = known.map(|a| &a.id);
+        let (state, message) = match known.map(|a| a.reach) {
+            Some(Reach::Reachable) => (
                 TaskState::Gone,
                 "Reconciliation: Task is unknown to the agent",
+            ),
+            Some(Reach::Unreachable(_)) => (
+                TaskState::Unreachable,
+                "Reconciliation: Task is unknown and its agent unreachable",
+            ),
+            Some(Reach::Removed) => (
+                TaskState::GoneByOperator,
+                "Reconciliation: Task is unknown and its agent removed",
             ),
             None => (TaskState::Unknown, "Reconciliation: Task is unknown"),
         };

@@ -1,6 +1,6 @@
 //! mesos-local's HTTP surface: `POST /api/v1/scheduler` (the RecordIO event stream for SUBSCRIBE,
-//! 202 for other calls), `GET /version`, `GET /state`, `GET /health`; and the one mapping of the
-//! master's refusals to status codes.
+//! 202 for other calls), `GET /version`, `GET /state`, `GET /health`, and `admin`'s `/admin/…`;
+//! and the one mapping of the master's refusals to status codes.
 
 use super::master::{CallRefused, MasterHandle, Subscription};
 use crate::mesos::{Call, CallBody, CallError, Event, recordio};
@@ -10,10 +10,13 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use bytes::BytesMut;
 use std::convert::Infallible;
 use std::time::Duration;
 
 const STREAM_ID: &str = "Mesos-Stream-Id";
+/// The most bytes of waiting events one chunk of a subscription's stream gathers.
+const CHUNK: usize = 256 * 1024;
 
 #[derive(Clone)]
 struct App {
@@ -28,7 +31,11 @@ pub(super) fn router(master: MasterHandle, heartbeat: Duration) -> Router {
         .route("/state", get(state))
         .route("/master/state", get(state))
         .route("/health", get(|| async { StatusCode::OK }))
-        .with_state(App { master, heartbeat })
+        .with_state(App {
+            master: master.clone(),
+            heartbeat,
+        })
+        .merge(super::admin::router(master))
 }
 
 async fn version() -> Response {
@@ -134,7 +141,8 @@ fn accepts_json(headers: &HeaderMap) -> bool {
 }
 
 /// The subscription's RecordIO stream: the master's events, plus a HEARTBEAT whenever
-/// `heartbeat` passes; it ends when the master closes the subscription.
+/// `heartbeat` passes; it ends when the master closes the subscription. Events already waiting
+/// go out together in one chunk (up to [`CHUNK`] bytes), so a burst costs few writes.
 fn stream(sub: Subscription, heartbeat: Duration) -> Response {
     let Subscription { stream_id, events } = sub;
     let start = tokio::time::Instant::now() + heartbeat;
@@ -145,9 +153,18 @@ fn stream(sub: Subscription, heartbeat: Duration) -> Response {
             e = events.recv() => e?,
             _ = ticks.tick() => Event::Heartbeat,
         };
-        let json = serde_json::to_vec(&event).ok()?;
-        let record = recordio::encode_to_bytes(&json);
-        Some((Ok::<_, Infallible>(record), (events, ticks)))
+        let mut chunk = BytesMut::new();
+        let mut json = Vec::new();
+        let mut next = Some(event);
+        while let Some(event) = next.take() {
+            json.clear();
+            serde_json::to_writer(&mut json, &event).ok()?;
+            recordio::encode(&json, &mut chunk);
+            if chunk.len() < CHUNK {
+                next = events.try_recv().ok();
+            }
+        }
+        Some((Ok::<_, Infallible>(chunk.freeze()), (events, ticks)))
     });
     let mut response = Response::new(Body::from_stream(records));
     let h = response.headers_mut();

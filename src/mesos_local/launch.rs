@@ -157,9 +157,6 @@ pub fn agent_problem(task: &TaskInfo) -> Option<String> {
         ));
     }
     let command = task.command.as_ref()?;
-    if !command.uris.is_empty() {
-        return Some("Failed to fetch URIs: mesos-local does not fetch URIs yet".into());
-    }
     let secret = command
         .environment
         .iter()

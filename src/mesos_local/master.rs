@@ -2,13 +2,16 @@
 //! by a closed input enum in one `select!` loop; HTTP handlers and task supervisors reach it only
 //! through [`MasterHandle`] and the loop's input queue.
 
+pub(super) use super::agent::{Agent, Reach};
 use super::allocation::Refusal;
+use super::operator::{AdminCommand, AdminError, LaunchRecord};
 use super::process::{Outcome, ProcessGroups};
 use super::resources::Resources;
+use super::simulated::Due;
 use crate::mesos::{
-    Address, AgentId, Attribute, Call, ErrorEvent, Event, FrameworkCapability, FrameworkId,
-    FrameworkInfo, MasterCapability, MasterInfo, OfferId, Subscribe, Subscribed, TaskId, TaskInfo,
-    TaskState, TaskStatus,
+    Address, AgentId, Call, ErrorEvent, Event, FrameworkCapability, FrameworkId, FrameworkInfo,
+    MasterCapability, MasterInfo, OfferId, Subscribe, Subscribed, TaskId, TaskInfo, TaskState,
+    TaskStatus,
 };
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -21,8 +24,9 @@ use tokio_util::task::TaskTracker;
 /// Calls and process reports waiting for the master; HTTP handlers wait when it is full.
 pub const INPUT_QUEUE: usize = 1024;
 /// Events buffered per subscription. A subscriber this far behind is disconnected (it
-/// resubscribes and gets its unacknowledged updates again), so a stuck client cannot grow memory.
-pub const EVENT_QUEUE: usize = 4096;
+/// resubscribes and gets its unacknowledged updates again), so a stuck client cannot grow memory;
+/// large enough for an implicit reconciliation of tens of thousands of simulated tasks.
+pub const EVENT_QUEUE: usize = 65_536;
 /// Terminal tasks kept per framework for `/state`, as Mesos keeps.
 pub const COMPLETED_TASKS: usize = 1000;
 /// Removed frameworks kept for `/state` and to refuse their resubscription.
@@ -42,6 +46,10 @@ pub struct Settings {
     pub heartbeat_interval: Duration,
     pub allocation_interval: Duration,
     pub status_retry_interval: Duration,
+    /// Agents run no processes: a task turns RUNNING this long after its launch.
+    pub simulated: Option<Duration>,
+    /// Outstanding offers older than this are rescinded.
+    pub offer_timeout: Option<Duration>,
 }
 
 /// Why the master refuses a call; `http` maps each to its status code.
@@ -84,6 +92,17 @@ pub(super) enum Input {
         task: TaskId,
         pgid: u32,
         outcome: Outcome,
+    },
+    /// A task's URIs are in its sandbox (or could not be fetched).
+    Fetched {
+        framework: FrameworkId,
+        task: TaskId,
+        result: Result<(), String>,
+    },
+    /// An operator's request through `/admin`.
+    Admin {
+        command: AdminCommand,
+        reply: oneshot::Sender<Result<serde_json::Value, AdminError>>,
     },
 }
 
@@ -134,21 +153,19 @@ impl MasterHandle {
             .map_err(|_| CallRefused::Stopping)?;
         rx.await.map_err(|_| CallRefused::Stopping)
     }
-}
 
-pub(super) struct Agent {
-    pub id: AgentId,
-    pub hostname: String,
-    pub total: Resources,
-    pub used: Resources,
-    pub offered: Resources,
-    pub attributes: Vec<Attribute>,
-    pub registered_time: f64,
-}
-
-impl Agent {
-    pub fn free(&self) -> Resources {
-        self.total.subtract(&self.used).subtract(&self.offered)
+    /// An operator's request; its answer as JSON.
+    pub(super) async fn admin(
+        &self,
+        command: AdminCommand,
+    ) -> Result<serde_json::Value, AdminError> {
+        let (reply, rx) = oneshot::channel();
+        let input = Input::Admin { command, reply };
+        self.tx
+            .send(input)
+            .await
+            .map_err(|_| AdminError::Stopping)?;
+        rx.await.map_err(|_| AdminError::Stopping)?
     }
 }
 
@@ -156,6 +173,8 @@ pub(super) struct OutstandingOffer {
     pub framework: FrameworkId,
     pub agent: usize,
     pub resources: Resources,
+    /// For `--offer-timeout-secs`.
+    pub made: Instant,
 }
 
 pub(super) struct Stream {
@@ -182,6 +201,8 @@ pub(super) struct Task {
     /// status update manager retries.
     pub head_backoff: Duration,
     pub process: Option<ProcessRef>,
+    /// Where its command runs; none for simulated tasks.
+    pub sandbox: Option<PathBuf>,
 }
 
 pub(super) struct Framework {
@@ -228,6 +249,12 @@ pub(super) struct Master {
     pub next_offer: u64,
     pub rotation: usize,
     pub groups: ProcessGroups,
+    /// Simulated tasks waiting to turn RUNNING, in deadline order (one delay for all).
+    pub due: VecDeque<Due>,
+    /// Set while a subscriber's queue is too full to take more simulated updates.
+    pub due_paused_until: Option<Instant>,
+    /// The latest launches, for `GET /admin/launches`.
+    pub launches: VecDeque<LaunchRecord>,
     /// For task supervisors to report to this loop.
     pub inputs: mpsc::Sender<Input>,
     pub tracker: TaskTracker,
@@ -266,6 +293,9 @@ impl Master {
             next_offer: 0,
             rotation: 0,
             groups: ProcessGroups::new(),
+            due: VecDeque::new(),
+            due_paused_until: None,
+            launches: VecDeque::new(),
             inputs,
             tracker,
             cancel,
@@ -329,6 +359,14 @@ impl Master {
                 pgid,
                 outcome,
             } => self.process_ended(&framework, &task, pgid, outcome),
+            Input::Fetched {
+                framework,
+                task,
+                result,
+            } => self.fetched(&framework, &task, result),
+            Input::Admin { command, reply } => {
+                let _ = reply.send(self.admin(command));
+            }
         }
     }
 
@@ -511,6 +549,7 @@ impl Master {
     fn resend_heads(&mut self, framework: &FrameworkId, all: bool) {
         let retry = self.settings.status_retry_interval;
         let now = Instant::now();
+        let agents = &self.agents;
         let Some(fw) = self.frameworks.get_mut(framework) else {
             return;
         };
@@ -522,6 +561,10 @@ impl Master {
             let Some(head) = task.unacked.front() else {
                 continue;
             };
+            // A partitioned agent's updates wait for it to come back.
+            if !agents.get(task.agent).is_some_and(Agent::reachable) {
+                continue;
+            }
             if all {
                 task.head_backoff = retry;
             } else if task
@@ -548,6 +591,14 @@ impl Master {
     }
 }
 
+/// Sleeps until `at`, or for ever without one.
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// The master's loop: the one place its state changes.
 pub(super) async fn run(mut master: Master, mut inputs: mpsc::Receiver<Input>) {
     let cancel = master.cancel.clone();
@@ -556,12 +607,15 @@ pub(super) async fn run(mut master: Master, mut inputs: mpsc::Receiver<Input>) {
     let mut retry = tokio::time::interval(RETRY_TICK);
     retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
+        let due = master.next_due();
         tokio::select! {
             biased;
             () = cancel.cancelled() => break,
             Some(input) = inputs.recv() => master.handle(input),
+            () = sleep_until(due) => master.run_due(),
             _ = allocation.tick() => {
                 master.check_subscriptions();
+                master.rescind_expired_offers();
                 master.allocate();
             }
             _ = retry.tick() => master.retry_updates(),
@@ -572,4 +626,4 @@ pub(super) async fn run(mut master: Master, mut inputs: mpsc::Receiver<Input>) {
 }
 
 #[cfg(test)]
-mod tests;
+pub(super) mod tests;

@@ -1,19 +1,28 @@
 //! mesos-local: an embedded Mesos-compatible master with local agents that runs command tasks as
 //! processes on this machine and speaks the real v1 scheduler HTTP API, reusing `mesos`' wire types.
 //!
-//! Layout: `spec` parses agent resources and attributes; `resources`, `allocation` and `launch`
-//! are pure decisions (arithmetic, offers and refusals, launch checks); `master` owns all mutable
-//! state in one loop and `calls` is its handling of each call; `process` runs and kills task
-//! processes; `view` renders `/state`; `http` is the HTTP surface.
+//! Layout: `spec` parses agent resources, attributes and domains, `agent` is an agent's record;
+//! `resources`, `allocation` and `launch` are pure decisions (arithmetic, offers and refusals,
+//! launch checks); `master` owns all mutable state in one loop, `calls` is its handling of each
+//! call, `offers` its offers and rescinds, `tasks` the agents' side of a task, `simulated` the
+//! agents that run no process, and `operator` the admin requests (agent reachability, removal,
+//! maintenance, ending simulated tasks); `fetch` copies a task's URIs into its sandbox; `process`
+//! runs and kills task processes; `view` renders `/state`; `http` and `admin` are the HTTP
+//! surface.
 
+mod admin;
+mod agent;
 mod allocation;
 mod calls;
+mod fetch;
 mod http;
 mod launch;
 mod master;
 mod offers;
+mod operator;
 mod process;
 mod resources;
+mod simulated;
 pub mod spec;
 mod tasks;
 mod view;
@@ -34,6 +43,10 @@ use tokio_util::task::TaskTracker;
 pub const VERSION: &str = "1.11.0";
 /// How long open connections may take to finish once mesos-local is asked to stop.
 const DRAIN: Duration = Duration::from_secs(5);
+/// Agents that run processes share this machine's loopback addresses 127.0.1.1 … 127.0.1.254.
+const MAX_AGENTS: u32 = 254;
+/// Simulated agents cost a few hundred bytes each; the bound only catches typos.
+const MAX_SIMULATED_AGENTS: u32 = 100_000;
 
 /// `baton mesos-local`'s flags.
 #[derive(Clone, Debug, clap::Args)]
@@ -53,6 +66,20 @@ pub struct Args {
     /// Every agent's attributes, e.g. 'rack:a;level:3'.
     #[arg(long)]
     pub agent_attributes: Option<String>,
+    /// Fault domains, 'region/zone,region/zone,…': agent N gets the N-th (cycling through the
+    /// list); without it agents have no domain.
+    #[arg(long)]
+    pub domains: Option<String>,
+    /// Agents that run no process: a launched task turns TASK_RUNNING after a short delay and
+    /// runs until killed (or finished or failed through `/admin`); allows thousands of agents.
+    #[arg(long)]
+    pub simulated: bool,
+    /// Milliseconds a simulated task takes from launch to TASK_RUNNING.
+    #[arg(long, hide = true, default_value_t = 100)]
+    pub simulated_run_delay_ms: u64,
+    /// Seconds after which an outstanding offer is rescinded (none by default, as Mesos).
+    #[arg(long, hide = true)]
+    pub offer_timeout_secs: Option<f64>,
     /// Seconds between HEARTBEAT events (tests shorten it).
     #[arg(long, hide = true, default_value_t = 15.0)]
     pub heartbeat_interval_secs: f64,
@@ -73,7 +100,12 @@ pub enum StartError {
     UnusableResources(resources::ResourceError),
     #[error("--agent-attributes: {0}")]
     Attributes(SpecError),
-    #[error("--agents must be between 1 and 254 (agents are 127.0.1.1 … 127.0.1.254)")]
+    #[error("--domains: {0}")]
+    Domains(SpecError),
+    #[error(
+        "--agents must be between 1 and 254 (agents are 127.0.1.1 … 127.0.1.254), or up to \
+         {MAX_SIMULATED_AGENTS} with --simulated"
+    )]
     AgentCount,
     #[error("{0} must be a positive number of seconds")]
     Interval(&'static str),
@@ -100,9 +132,18 @@ fn positive(secs: f64, flag: &'static str) -> Result<Duration, StartError> {
 }
 
 fn agents(args: &Args) -> Result<Vec<Agent>, StartError> {
-    if args.agents == 0 || args.agents > 254 {
+    let max = if args.simulated {
+        MAX_SIMULATED_AGENTS
+    } else {
+        MAX_AGENTS
+    };
+    if args.agents == 0 || args.agents > max {
         return Err(StartError::AgentCount);
     }
+    let domains = match &args.domains {
+        Some(s) => spec::parse_domains(s).map_err(StartError::Domains)?,
+        None => Vec::new(),
+    };
     let custom = match &args.agent_resources {
         Some(s) => Some(spec::parse_resources(s).map_err(StartError::Resources)?),
         None => None,
@@ -112,21 +153,26 @@ fn agents(args: &Args) -> Result<Vec<Agent>, StartError> {
         None => Vec::new(),
     };
     let now = master::now_secs();
+    let custom_total = match &custom {
+        Some(list) => Some(Resources::from_wire(list).map_err(StartError::UnusableResources)?),
+        None => None,
+    };
     (1..=args.agents)
         .map(|n| {
-            let list = custom
-                .clone()
-                .unwrap_or_else(|| spec::default_agent_resources(n));
-            let total = Resources::from_wire(&list).map_err(StartError::UnusableResources)?;
-            Ok(Agent {
-                id: crate::mesos::AgentId::new(""),
-                hostname: spec::agent_hostname(n),
+            let total = match &custom_total {
+                Some(t) => t.clone(),
+                None => Resources::from_wire(&spec::default_agent_resources(n))
+                    .map_err(StartError::UnusableResources)?,
+            };
+            let domain =
+                (!domains.is_empty()).then(|| domains[(n as usize - 1) % domains.len()].clone());
+            Ok(Agent::new(
+                spec::agent_hostname(n),
                 total,
-                used: Resources::default(),
-                offered: Resources::default(),
-                attributes: attributes.clone(),
-                registered_time: now,
-            })
+                attributes.clone(),
+                domain,
+                now,
+            ))
         })
         .collect()
 }
@@ -142,6 +188,13 @@ pub async fn run(args: Args, shutdown: CancellationToken) -> Result<(), StartErr
             "--allocation-interval-ms",
         )?,
         status_retry_interval: positive(args.status_retry_secs, "--status-retry-secs")?,
+        simulated: args
+            .simulated
+            .then(|| Duration::from_millis(args.simulated_run_delay_ms)),
+        offer_timeout: args
+            .offer_timeout_secs
+            .map(|s| positive(s, "--offer-timeout-secs"))
+            .transpose()?,
     };
     let agents = agents(&args)?;
     std::fs::create_dir_all(&settings.data_dir).map_err(|error| StartError::DataDir {
@@ -164,8 +217,8 @@ pub async fn run(args: Args, shutdown: CancellationToken) -> Result<(), StartErr
         tracker.clone(),
         shutdown.clone(),
     );
-    tracing::info!(listen = %args.listen, agents = args.agents, data_dir = %args.data_dir.display(),
-        "mesos-local serving");
+    tracing::info!(listen = %args.listen, agents = args.agents, simulated = args.simulated,
+        data_dir = %args.data_dir.display(), "mesos-local serving");
     tracker.spawn(master::run(master, rx));
     let app = http::router(MasterHandle { tx }, heartbeat);
     let stopping = shutdown.clone();

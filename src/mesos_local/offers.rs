@@ -1,11 +1,14 @@
-//! The master's offers: each allocation cycle turned into OFFERS events, and outstanding offers
-//! returned to their agents when used, declined or discarded.
+//! The master's offers: each allocation cycle turned into OFFERS events, outstanding offers
+//! returned to their agents when used, declined or discarded, and rescinded when their resources
+//! are no longer the framework's to use (agent unreachable, removed, maintenance changed, offer
+//! timeout).
 
 use super::allocation::{self, Candidate};
-use super::master::{Agent, Master, OutstandingOffer};
+use super::master::{Master, OutstandingOffer};
 use super::resources::Resources;
 use crate::mesos::{
-    Address, AllocationInfo, Event, FrameworkCapability, FrameworkId, Offer, OfferId, Offers, Url,
+    Address, AllocationInfo, Event, FrameworkCapability, FrameworkId, Offer, OfferId, Offers,
+    Rescind, Url,
 };
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -34,11 +37,70 @@ impl Master {
         Some(offer)
     }
 
-    /// One allocation cycle: every agent's free resources to one framework that wants them.
+    /// Takes back an outstanding offer and tells its framework with RESCIND.
+    pub fn rescind(&mut self, id: &OfferId) {
+        if let Some(offer) = self.take_offer(id) {
+            tracing::debug!(offer_id = %id, framework_id = %offer.framework, "rescinding offer");
+            let rescind = Event::Rescind(Rescind {
+                offer_id: id.clone(),
+            });
+            self.send(&offer.framework, rescind);
+        }
+    }
+
+    /// Rescinds every outstanding offer of one agent.
+    pub fn rescind_agent_offers(&mut self, agent: usize) {
+        let ids: Vec<OfferId> = self
+            .offers
+            .iter()
+            .filter(|(_, o)| o.agent == agent)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in ids {
+            self.rescind(&id);
+        }
+    }
+
+    /// Rescinds the offers outstanding longer than `--offer-timeout-secs`.
+    pub fn rescind_expired_offers(&mut self) {
+        let Some(timeout) = self.settings.offer_timeout else {
+            return;
+        };
+        let now = Instant::now();
+        let ids: Vec<OfferId> = self
+            .offers
+            .iter()
+            .filter(|(_, o)| now >= o.made + timeout)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in ids {
+            self.rescind(&id);
+        }
+    }
+
+    /// One allocation cycle: every reachable agent's free resources to one framework that wants
+    /// them.
     pub fn allocate(&mut self) {
         let now = Instant::now();
         let ids: Vec<FrameworkId> = self.frameworks.keys().cloned().collect();
-        let free: Vec<Resources> = self.agents.iter().map(Agent::free).collect();
+        if !self
+            .frameworks
+            .values()
+            .any(|f| f.stream.is_some() && !f.suppressed)
+        {
+            return;
+        }
+        let free: Vec<Resources> = self
+            .agents
+            .iter()
+            .map(|a| {
+                if a.reachable() {
+                    a.free()
+                } else {
+                    Resources::default()
+                }
+            })
+            .collect();
         let pairs = {
             let candidates: Vec<Candidate<'_>> = self
                 .frameworks
@@ -106,6 +168,7 @@ impl Master {
                 framework: framework.clone(),
                 agent,
                 resources,
+                made: Instant::now(),
             },
         );
         Some(Offer {
@@ -122,12 +185,12 @@ impl Master {
                 },
                 path: Some("/slave(1)".into()),
             }),
-            domain: None,
+            domain: a.domain.clone(),
             allocation_info,
             resources: wire,
             attributes: a.attributes.clone(),
             executor_ids: Vec::new(),
-            unavailability: None,
+            unavailability: a.maintenance,
         })
     }
 }

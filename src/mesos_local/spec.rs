@@ -1,6 +1,7 @@
-//! Parsing of agent resources and attributes in Mesos' `name:value;…` command-line syntax.
+//! Parsing of agent resources and attributes in Mesos' `name:value;…` command-line syntax, and
+//! of `--domains`' `region/zone,…` list.
 
-use crate::mesos::{Attribute, Range, Resource, Value};
+use crate::mesos::{Attribute, DomainInfo, Range, Resource, Value};
 
 /// Why an agent resource or attribute string cannot be used.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -15,6 +16,8 @@ pub enum SpecError {
         "resource '{0}' is reserved for a role; mesos-local does not support static reservations yet"
     )]
     Reserved(String),
+    #[error("'{0}' is not of the form region/zone")]
+    NotRegionZone(String),
 }
 
 /// The resources of agent `n` (1-based) when `--agent-resources` is not given: distinct port
@@ -35,9 +38,28 @@ pub fn default_agent_resources(n: u32) -> Vec<Resource> {
     ]
 }
 
-/// The hostname of agent `n` (1-based): a distinct loopback address.
+/// The hostname of agent `n` (1-based): a distinct loopback address, `127.0.1.n` for the first
+/// 254 and counting on through `127.0.2.0` … for simulated agents beyond them.
 pub fn agent_hostname(n: u32) -> String {
-    format!("127.0.1.{n}")
+    let x = n.saturating_add(256);
+    format!("127.{}.{}.{}", (x >> 16) & 0xff, (x >> 8) & 0xff, x & 0xff)
+}
+
+/// Parses `--domains`: `eu/eu-1a,eu/eu-1b,us/us-1a`, at least one.
+pub fn parse_domains(spec: &str) -> Result<Vec<DomainInfo>, SpecError> {
+    let mut out = Vec::new();
+    for entry in spec.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let (region, zone) = entry
+            .split_once('/')
+            .map(|(r, z)| (r.trim(), z.trim()))
+            .filter(|(r, z)| !r.is_empty() && !z.is_empty() && !z.contains('/'))
+            .ok_or_else(|| SpecError::NotRegionZone(entry.to_owned()))?;
+        out.push(DomainInfo::new(region, zone));
+    }
+    if out.is_empty() {
+        return Err(SpecError::NotRegionZone(spec.to_owned()));
+    }
+    Ok(out)
 }
 
 /// Parses `cpus:4;mem:8192;ports:[31000-31999];zones:{a,b}`. A role suffix is accepted only as
@@ -180,6 +202,23 @@ mod tests {
             assert_eq!(res[0], Resource::scalar("cpus", 4.0));
         }
         assert_eq!(agent_hostname(3), "127.0.1.3");
+        assert_eq!(agent_hostname(254), "127.0.1.254");
+        assert_eq!(agent_hostname(1000), "127.0.4.232");
+    }
+
+    #[test]
+    fn domains_parse() {
+        let got = parse_domains(" eu/eu-1a, us/us-1b ,").unwrap_or_default();
+        assert_eq!(
+            got,
+            vec![
+                DomainInfo::new("eu", "eu-1a"),
+                DomainInfo::new("us", "us-1b")
+            ]
+        );
+        for bad in ["", "eu", "eu/", "/z", "a/b/c", "eu/1a,us"] {
+            assert!(parse_domains(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

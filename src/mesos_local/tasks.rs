@@ -1,8 +1,10 @@
-//! The agents' side of the master: launching a task's process in its sandbox, the reliable
-//! status updates of its lifecycle, process ends, and the removal of a framework with its tasks.
+//! The agents' side of the master: launching a task (fetching its URIs, then its process in its
+//! sandbox, or handing it to the simulation), the reliable status updates of its lifecycle,
+//! process ends, and the removal of a framework with its tasks.
 
+use super::fetch;
 use super::launch::{self, TaskPlace};
-use super::master::{COMPLETED_FRAMEWORKS, Input, Master, ProcessRef, Task, now_secs};
+use super::master::{Agent, COMPLETED_FRAMEWORKS, Input, Master, ProcessRef, Task, now_secs};
 use super::process::{self, Outcome};
 use super::resources::Resources;
 use crate::mesos::{
@@ -44,11 +46,16 @@ impl Master {
             return;
         };
         a.used = a.used.add(&resources);
-        let (agent_id, hostname) = (a.id.clone(), a.hostname.clone());
+        let agent_id = a.id.clone();
         let task_id = info.task_id.clone();
         tracing::info!(framework_id = %framework, %task_id, %agent_id, "launching task");
+        self.record_launch(framework, &task_id, &agent_id);
         let problem = launch::agent_problem(&info);
-        let command = info.command.clone().unwrap_or_default();
+        let uris = info
+            .command
+            .as_ref()
+            .map(|c| c.uris.clone())
+            .unwrap_or_default();
         let task = Task {
             info,
             agent,
@@ -59,6 +66,7 @@ impl Master {
             head_sent: None,
             head_backoff: self.settings.status_retry_interval,
             process: None,
+            sandbox: None,
         };
         let Some(fw) = self.frameworks.get_mut(framework) else {
             return;
@@ -66,6 +74,9 @@ impl Master {
         fw.tasks.insert(task_id.clone(), task);
         if let Some(problem) = problem {
             return self.fail_launch(framework, &task_id, problem);
+        }
+        if let Some(delay) = self.settings.simulated {
+            return self.simulate(framework, &task_id, delay);
         }
         let container = uuid::Uuid::new_v4().to_string();
         let sandbox = self.sandbox(framework, &agent_id, &task_id, &container);
@@ -81,22 +92,83 @@ impl Master {
             let _ = std::fs::remove_file(&latest);
             let _ = std::os::unix::fs::symlink(&container, &latest);
         }
-        let env = {
+        if let Some(task) = self
+            .frameworks
+            .get_mut(framework)
+            .and_then(|f| f.tasks.get_mut(&task_id))
+        {
+            task.sandbox = Some(sandbox.clone());
+        }
+        if uris.is_empty() {
+            return self.start_process(framework, &task_id);
+        }
+        // Copying and extracting may take a while: off the master's loop, which hears back.
+        let inputs = self.inputs.clone();
+        let (fw_id, t_id) = (framework.clone(), task_id.clone());
+        self.tracker.spawn(async move {
+            let fetching = tokio::task::spawn_blocking(move || fetch::fetch_all(&uris, &sandbox));
+            let result = fetching
+                .await
+                .unwrap_or_else(|e| Err(format!("Failed to fetch URIs: {e}")));
+            let fetched = Input::Fetched {
+                framework: fw_id,
+                task: t_id,
+                result,
+            };
+            let _ = inputs.send(fetched).await;
+        });
+    }
+
+    /// A task's URIs are fetched: its command starts, unless it was killed meanwhile.
+    pub(super) fn fetched(
+        &mut self,
+        framework: &FrameworkId,
+        task: &TaskId,
+        result: Result<(), String>,
+    ) {
+        let staging = self
+            .frameworks
+            .get(framework)
+            .and_then(|f| f.tasks.get(task))
+            .is_some_and(|t| t.state == TaskState::Staging);
+        if !staging {
+            return;
+        }
+        match result {
+            Ok(()) => self.start_process(framework, task),
+            Err(message) => self.fail_launch(framework, task, message),
+        }
+    }
+
+    /// Spawns a staged task's command in its sandbox and reports STARTING and RUNNING.
+    fn start_process(&mut self, framework: &FrameworkId, task_id: &TaskId) {
+        let (env, command, sandbox, hostname) = {
             let Some(task) = self
                 .frameworks
                 .get(framework)
-                .and_then(|f| f.tasks.get(&task_id))
+                .and_then(|f| f.tasks.get(task_id))
             else {
                 return;
             };
+            let (Some(agent), Some(sandbox)) = (self.agents.get(task.agent), &task.sandbox) else {
+                return;
+            };
+            let (agent_id, hostname) = (&agent.id, &agent.hostname);
             let place = TaskPlace {
                 framework_id: framework,
-                agent_id: &agent_id,
-                hostname: &hostname,
+                agent_id,
+                hostname,
                 sandbox: &sandbox.to_string_lossy(),
             };
-            launch::task_environment(&task.info, &task.resources, &place)
+            let env = launch::task_environment(&task.info, &task.resources, &place);
+            let command = task.info.command.clone().unwrap_or_default();
+            (env, command, sandbox.clone(), hostname.clone())
         };
+        let container = sandbox
+            .file_name()
+            .map(|c| c.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let task_id = task_id.clone();
         let child = match process::spawn(&command, &env, &sandbox) {
             Ok(c) => c,
             Err(e) => {
@@ -154,7 +226,7 @@ impl Master {
         );
     }
 
-    fn fail_launch(&mut self, framework: &FrameworkId, task: &TaskId, message: String) {
+    pub(super) fn fail_launch(&mut self, framework: &FrameworkId, task: &TaskId, message: String) {
         tracing::warn!(framework_id = %framework, task_id = %task, %message, "task launch failed");
         self.update(
             framework,
@@ -187,7 +259,9 @@ impl Master {
         if is_terminal(task.state) {
             return;
         }
-        let agent_id = self.agents.get(task.agent).map(|a| a.id.clone());
+        let agent = self.agents.get(task.agent);
+        let agent_id = agent.map(|a| a.id.clone());
+        let reachable = agent.is_some_and(Agent::reachable);
         let mut status = TaskStatus::new(task_id.clone(), state);
         status.source = Some(if reason == Some(Reason::CONTAINER_LAUNCH_FAILED) {
             TaskSource::Agent
@@ -216,7 +290,8 @@ impl Master {
                 a.used = a.used.subtract(&resources);
             }
         }
-        let connected = fw.stream.is_some();
+        // A partitioned agent's updates reach the master when it is back.
+        let connected = fw.stream.is_some() && reachable;
         if send_now && connected {
             self.send(framework, Event::Update(crate::mesos::Update { status }));
         }

@@ -1,7 +1,8 @@
-//! The master's `/state` document, shaped like Mesos' own: frameworks with their tasks, completed
-//! frameworks, and agents ("slaves") with total, used and offered resources.
+//! The master's `/state` document, shaped like Mesos' own: frameworks with their tasks (those on
+//! unreachable agents apart), completed frameworks, and registered agents ("slaves") with total,
+//! used and offered resources and their domain.
 
-use super::master::{Agent, Framework, Master, Task};
+use super::master::{Agent, Framework, Master, Reach, Task};
 use super::resources::Resources;
 use crate::mesos::{Attribute, TaskStatus, Value};
 use serde_json::{Map, Value as Json, json};
@@ -53,6 +54,10 @@ fn status(s: &TaskStatus) -> Json {
     v
 }
 
+fn on_reachable_agent(m: &Master, t: &Task) -> bool {
+    m.agents.get(t.agent).is_some_and(Agent::reachable)
+}
+
 fn task(m: &Master, fw: &Framework, t: &Task) -> Json {
     json!({
         "id": t.info.task_id.value,
@@ -84,9 +89,19 @@ fn framework(m: &Master, fw: &Framework) -> Json {
         "recovered": false,
         "registered_time": fw.registered_time,
         "unregistered_time": fw.unregistered_time.unwrap_or(0.0),
-        "tasks": fw.tasks.values().map(|t| task(m, fw, t)).collect::<Vec<_>>(),
+        "tasks": fw.tasks.values()
+            .filter(|t| on_reachable_agent(m, t))
+            .map(|t| task(m, fw, t))
+            .collect::<Vec<_>>(),
         "completed_tasks": fw.completed.iter().map(|t| task(m, fw, t)).collect::<Vec<_>>(),
-        "unreachable_tasks": [],
+        "unreachable_tasks": fw.tasks.values()
+            .filter(|t| !on_reachable_agent(m, t))
+            .map(|t| {
+                let mut v = task(m, fw, t);
+                v["state"] = json!(crate::mesos::TaskState::Unreachable);
+                v
+            })
+            .collect::<Vec<_>>(),
         "offers": m.offers.iter()
             .filter(|(_, o)| Some(&o.framework) == fw.info.id.as_ref())
             .map(|(id, o)| json!({
@@ -111,7 +126,7 @@ fn framework(m: &Master, fw: &Framework) -> Json {
 }
 
 fn agent(a: &Agent) -> Json {
-    json!({
+    let mut v = json!({
         "id": a.id.value,
         "hostname": a.hostname,
         "port": 5051,
@@ -126,7 +141,11 @@ fn agent(a: &Agent) -> Json {
         "reserved_resources": {},
         "unreserved_resources": resources(&a.total),
         "attributes": attributes(&a.attributes),
-    })
+    });
+    if let Some(d) = &a.domain {
+        v["domain"] = json!(d);
+    }
+    v
 }
 
 pub(super) fn state(m: &Master) -> Json {
@@ -138,10 +157,12 @@ pub(super) fn state(m: &Master) -> Json {
         "hostname": info.hostname,
         "start_time": m.started,
         "elected_time": m.started,
-        "activated_slaves": m.agents.len(),
+        "activated_slaves": m.agents.iter().filter(|a| a.reachable()).count(),
         "deactivated_slaves": 0,
-        "unreachable_slaves": 0,
-        "slaves": m.agents.iter().map(agent).collect::<Vec<_>>(),
+        "unreachable_slaves": m.agents.iter()
+            .filter(|a| matches!(a.reach, Reach::Unreachable(_)))
+            .count(),
+        "slaves": m.agents.iter().filter(|a| a.reachable()).map(agent).collect::<Vec<_>>(),
         "frameworks": m.frameworks.values().map(|f| framework(m, f)).collect::<Vec<_>>(),
         "completed_frameworks": m.completed_frameworks.iter().map(|f| framework(m, f)).collect::<Vec<_>>(),
         "orphan_tasks": [],

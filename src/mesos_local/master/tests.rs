@@ -20,26 +20,43 @@ impl Drop for Running {
     }
 }
 
-fn start(agents: u32) -> Running {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let settings = Settings {
+fn settings(data_dir: &std::path::Path, simulated: Option<Duration>) -> Settings {
+    Settings {
         listen: SocketAddr::from(([127, 0, 0, 1], 5050)),
-        data_dir: dir.path().to_path_buf(),
+        data_dir: data_dir.to_path_buf(),
         heartbeat_interval: Duration::from_secs(15),
         allocation_interval: Duration::from_millis(50),
         status_retry_interval: Duration::from_secs(1),
-    };
-    let agents = (1..=agents)
-        .map(|n| Agent {
-            id: AgentId::new(""),
-            hostname: spec::agent_hostname(n),
-            total: Resources::from_wire(&spec::default_agent_resources(n)).unwrap_or_default(),
-            used: Resources::default(),
-            offered: Resources::default(),
-            attributes: Vec::new(),
-            registered_time: 0.0,
+        simulated,
+        offer_timeout: None,
+    }
+}
+
+fn agents(n: u32) -> Vec<Agent> {
+    (1..=n)
+        .map(|n| {
+            let total = Resources::from_wire(&spec::default_agent_resources(n)).unwrap_or_default();
+            Agent::new(spec::agent_hostname(n), total, Vec::new(), None, 0.0)
         })
-        .collect();
+        .collect()
+}
+
+/// A master that is not running, for tests of its methods; one agent.
+pub(in crate::mesos_local) fn bare_master(simulated: Option<Duration>) -> Master {
+    let (tx, _rx) = mpsc::channel(INPUT_QUEUE);
+    Master::new(
+        settings(std::path::Path::new("/nonexistent"), simulated),
+        agents(1),
+        tx,
+        TaskTracker::new(),
+        CancellationToken::new(),
+    )
+}
+
+fn start(agents: u32) -> Running {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let settings = settings(dir.path(), None);
+    let agents = self::agents(agents);
     let (tx, rx) = mpsc::channel(INPUT_QUEUE);
     let (tracker, cancel) = (TaskTracker::new(), CancellationToken::new());
     let master = Master::new(
