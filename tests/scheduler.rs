@@ -319,3 +319,74 @@ async fn a_paused_leader_continued_launches_nothing() {
     assert!(settled.completed.is_empty(), "{:?}", settled.completed);
     assert_eq!(ml.frameworks().await.len(), 1);
 }
+
+/// Runs the `baton` CLI against the cluster; (success, stdout + stderr).
+fn cli(cluster: &Cluster, args: &[&str]) -> (bool, String) {
+    let endpoints: Vec<String> = cluster.nodes.iter().map(|n| n.grpc.clone()).collect();
+    let out = std::process::Command::new(common::baton_bin())
+        .args(args)
+        .args(["--endpoints", &endpoints.join(",")])
+        .output()
+        .expect("run the baton CLI");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_teardown_kills_every_task_and_registers_anew() {
+    let ml = MesosLocal::start(2).await;
+    let (cluster, leader) = cluster_on(&ml, Vec::new()).await;
+    put_app(
+        &cluster,
+        Method::POST,
+        "/v2/apps",
+        r#"{"id":"/td","cmd":"sleep 1000","cpus":0.1,"mem":16,"instances":2}"#,
+    )
+    .await;
+    let old = ml
+        .wait_framework("two running tasks", WAIT, |f| f.running().len() == 2)
+        .await;
+    let status = cluster.status(leader).await.expect("leader status");
+    assert_eq!(status.framework_id, old.id, "the stored framework id");
+
+    let (ok, text) = cli(
+        &cluster,
+        &["cluster", "teardown-framework", "--framework-id", "not-it"],
+    );
+    assert!(!ok, "a wrong framework id is refused: {text}");
+    assert!(
+        text.contains(&old.id),
+        "the refusal names the framework: {text}"
+    );
+
+    let (ok, text) = cli(
+        &cluster,
+        &["cluster", "teardown-framework", "--framework-id", &old.id],
+    );
+    assert!(ok, "teardown refused: {text}");
+    // Mesos kills the old framework's tasks; baton registers anew and relaunches the app.
+    let new = ml
+        .wait_framework("a new framework running the app", WAIT, |f| {
+            f.id != old.id && f.running().len() == 2
+        })
+        .await;
+    let state = ml.get("/state").await.expect("/state");
+    let completed: Vec<&str> = state["completed_frameworks"]
+        .as_array()
+        .expect("completed_frameworks")
+        .iter()
+        .filter_map(|f| f["id"].as_str())
+        .collect();
+    assert!(completed.contains(&old.id.as_str()), "{completed:?}");
+    assert!(set(&new.running()).is_disjoint(&set(&old.running())));
+    let status = common::eventually(WAIT, "the new framework id to be stored", || async {
+        let s = cluster.status(leader).await?;
+        (s.framework_id == new.id && !s.framework_teardown_requested).then_some(s)
+    })
+    .await;
+    assert_eq!(status.framework_id, new.id);
+}

@@ -5,7 +5,8 @@ use crate::proto::v1::app_service_client::AppServiceClient;
 use crate::proto::v1::cluster_service_client::ClusterServiceClient;
 use crate::proto::v1::{
     AbdicateRequest, AddNodeRequest, App, Consistency, CreateAppRequest, DeleteAppRequest,
-    GetAppRequest, ListAppsRequest, RemoveNodeRequest, Role, StatusRequest, UpdateAppRequest,
+    GetAppRequest, ListAppsRequest, RemoveNodeRequest, Role, StatusRequest,
+    TeardownFrameworkRequest, UpdateAppRequest,
 };
 use anyhow::Context;
 use clap::Subcommand;
@@ -37,6 +38,13 @@ pub enum ClusterCommand {
     },
     /// Asks the leader to give up leadership.
     Abdicate,
+    /// Tears the Mesos framework down: Mesos kills every task of it; baton forgets its
+    /// instances and registers anew (apps still defined are relaunched). Needs the framework
+    /// id (see `cluster status`) as confirmation.
+    TeardownFramework {
+        #[arg(long)]
+        framework_id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -154,6 +162,14 @@ pub async fn run_cluster(
                     "node {}  {}  term {}  leader {}  applied {}  log {}",
                     s.node_id, role, s.term, s.leader_id, s.last_applied_index, s.last_log_index
                 );
+                if !s.framework_id.is_empty() {
+                    let pending = if s.framework_teardown_requested {
+                        "  (teardown requested)"
+                    } else {
+                        ""
+                    };
+                    println!("  framework {}{pending}", s.framework_id);
+                }
                 for m in &s.members {
                     let kind = if m.voter { "voter" } else { "learner" };
                     println!(
@@ -188,6 +204,11 @@ pub async fn run_cluster(
                 RemoveNodeRequest { id }
             )?;
             print_members(&r.members);
+        }
+        ClusterCommand::TeardownFramework { framework_id } => {
+            let request = TeardownFrameworkRequest { framework_id };
+            let r = call!(client, ClusterServiceClient, teardown_framework, request)?;
+            println!("{}", r.message);
         }
         ClusterCommand::Abdicate => {
             let r = call!(client, ClusterServiceClient, abdicate, AbdicateRequest {})?;

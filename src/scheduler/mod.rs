@@ -20,7 +20,7 @@ pub use task::task_info;
 
 use crate::api::Api;
 use crate::config::MesosConfig;
-use crate::mesos::client::{Backoff, Client, ClientConfig};
+use crate::mesos::client::{Backoff, Client, ClientConfig, ClientError};
 use crate::mesos::{FrameworkCapability, FrameworkInfo};
 use crate::raft::Leadership;
 use crate::state::ids::FrameworkId;
@@ -155,6 +155,30 @@ impl Scheduler {
         }
     }
 
+    /// The master refused the subscription with an ERROR event. When it says the framework was
+    /// removed and an operator's teardown is pending, the TEARDOWN reached Mesos before the
+    /// last leader could record it: record it now, so the next subscription registers anew.
+    /// Otherwise the framework was removed behind baton's back (or the request is invalid);
+    /// subscribing again under a new id would orphan its tasks, so baton keeps retrying and
+    /// says so.
+    async fn subscription_refused(&self, fence: &Fence, message: &str) {
+        let settings = self.api.local_view().state.settings().clone();
+        let removed = message.contains("removed");
+        match settings.framework_id {
+            Some(id) if removed && settings.teardown_requested && fence.holds() => {
+                if let Err(e) = session::forget_framework(&self.api, id).await {
+                    tracing::warn!(%e, "cannot forget the torn-down framework");
+                }
+            }
+            _ => tracing::error!(
+                message,
+                framework_id = ?settings.framework_id,
+                "Mesos refuses the subscription; an operator must act (a removed framework's \
+                 tasks are gone: `baton cluster teardown-framework` makes baton register anew)"
+            ),
+        }
+    }
+
     /// Subscribes again and again (with backoff) until the term ends.
     async fn lead(&self, fence: &Fence) {
         let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
@@ -182,6 +206,9 @@ impl Scheduler {
                     if let Err(e) = session.run().await {
                         tracing::warn!(%e, "Mesos subscription ended");
                     }
+                }
+                Err(ClientError::SubscribeFailed(message)) => {
+                    self.subscription_refused(fence, &message).await;
                 }
                 Err(e) => tracing::warn!(%e, "cannot subscribe to Mesos"),
             }

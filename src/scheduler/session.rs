@@ -86,6 +86,9 @@ impl Session {
 
     pub(super) async fn run(mut self) -> Result<(), SessionError> {
         self.store_framework_id().await?;
+        if self.teardown_if_requested().await? {
+            return Ok(());
+        }
         self.reconcile_everything().await?;
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -93,7 +96,12 @@ impl Session {
             tokio::select! {
                 _ = self.fence.term.cancelled() => return Ok(()),
                 event = self.subscription.next_event() => self.handle(event?).await?,
-                _ = tick.tick() => self.keep_house().await?,
+                _ = tick.tick() => {
+                    if self.teardown_if_requested().await? {
+                        return Ok(());
+                    }
+                    self.keep_house().await?;
+                }
                 Some(_) = self.updates.join_next(), if !self.updates.is_empty() => {}
             }
         }
@@ -132,6 +140,22 @@ impl Session {
             }
             Err(e) => Err(SessionError::FrameworkId(assigned.0, e)),
         }
+    }
+
+    /// An operator's committed teardown request: TEARDOWN (Mesos kills every task and forgets
+    /// the framework), then forget it here too. True when the framework is gone.
+    async fn teardown_if_requested(&self) -> Result<bool, SessionError> {
+        let settings = self.api.local_view().state.settings().clone();
+        let Some(id) = settings
+            .framework_id
+            .filter(|_| settings.teardown_requested)
+        else {
+            return Ok(false);
+        };
+        tracing::warn!(framework_id = %id, "tearing the framework down, as an operator asked");
+        self.call(CallBody::Teardown).await?;
+        forget_framework(&self.api, id).await?;
+        Ok(true)
     }
 
     async fn handle(&mut self, event: Event) -> Result<(), SessionError> {
@@ -429,6 +453,26 @@ impl Session {
             self.checked.insert(i.id.clone(), now);
         }
         Ok(())
+    }
+}
+
+/// Commits that the framework is gone (after a TEARDOWN, or when the master says it was
+/// removed while a teardown was pending).
+pub(super) async fn forget_framework(api: &Api, id: FrameworkId) -> Result<(), SessionError> {
+    match api
+        .propose(
+            None,
+            Command::ForgetFramework {
+                framework_id: id.clone(),
+            },
+        )
+        .await
+    {
+        Ok(_) => {
+            tracing::warn!(framework_id = %id, "framework torn down and forgotten");
+            Ok(())
+        }
+        Err(e) => Err(SessionError::FrameworkId(id.0, e)),
     }
 }
 

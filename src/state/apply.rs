@@ -6,7 +6,7 @@ use super::command::{Command, Outcome, PutMode, Rejection, Request, Response, St
 use super::events::Event;
 use super::ids::{FrameworkId, InstanceId};
 use super::model::{
-    AppRecord, Goal, GroupRecord, Instance, ObservedStatus, StatusReport, VersionInfo,
+    AppRecord, Condition, Goal, GroupRecord, Instance, ObservedStatus, StatusReport, VersionInfo,
 };
 use super::path::PathId;
 use super::rows::{Table, version_key};
@@ -32,6 +32,12 @@ impl State {
             }
             Command::RecordStatus { report } => self.record_status(request.time, report, applied),
             Command::SetInstanceGoal { id, goal } => self.set_instance_goal(id, *goal, applied),
+            Command::RequestTeardown { framework_id } => {
+                self.request_teardown(framework_id, applied)
+            }
+            Command::ForgetFramework { framework_id } => {
+                self.forget_framework(framework_id, applied)
+            }
         }
     }
 
@@ -364,6 +370,61 @@ impl State {
         Ok(Outcome::InstanceGoal {
             id: id.clone(),
             goal,
+        })
+    }
+
+    /// Refused unless `id` is the stored framework id: an operator names what they destroy.
+    fn check_framework(&self, id: &FrameworkId) -> Result<(), Rejection> {
+        match &self.settings.framework_id {
+            Some(current) if current == id => Ok(()),
+            Some(current) => Err(Rejection::Invalid(format!(
+                "the framework is {current}, not {id}"
+            ))),
+            None => Err(Rejection::Invalid(
+                "no framework is registered with Mesos yet".to_string(),
+            )),
+        }
+    }
+
+    fn request_teardown(&mut self, id: &FrameworkId, applied: &mut Applied) -> Response {
+        self.check_framework(id)?;
+        if !self.settings.teardown_requested {
+            self.settings.teardown_requested = true;
+            self.settings.revision += 1;
+            applied.touched.push((Table::Settings, String::new()));
+            applied
+                .events
+                .push(Event::FrameworkTeardownRequested { id: id.clone() });
+        }
+        Ok(Outcome::TeardownRequested {
+            framework_id: id.clone(),
+        })
+    }
+
+    fn forget_framework(&mut self, id: &FrameworkId, applied: &mut Applied) -> Response {
+        self.check_framework(id)?;
+        let gone: Vec<Instance> = self.instances.values().cloned().collect();
+        for instance in &gone {
+            self.remove_instance(&instance.id);
+            applied
+                .touched
+                .push((Table::Instances, instance.id.0.clone()));
+            applied.events.push(Event::InstanceExpunged {
+                id: instance.id.clone(),
+                app: instance.app.clone(),
+                condition: Condition::Killed,
+            });
+        }
+        self.settings.framework_id = None;
+        self.settings.teardown_requested = false;
+        self.settings.revision += 1;
+        applied.touched.push((Table::Settings, String::new()));
+        applied
+            .events
+            .push(Event::FrameworkForgotten { id: id.clone() });
+        Ok(Outcome::FrameworkForgotten {
+            framework_id: id.clone(),
+            instances: gone.len(),
         })
     }
 

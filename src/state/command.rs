@@ -68,6 +68,12 @@ pub enum Command {
     RecordStatus { report: StatusReport },
     /// Changes what the scheduler wants of an instance (a scale-down decommissions it).
     SetInstanceGoal { id: InstanceId, goal: Goal },
+    /// Operator action: tear the framework down (it must be the stored one). Written ahead of
+    /// the TEARDOWN call, so a leader that dies in between leaves the request to the next.
+    RequestTeardown { framework_id: FrameworkId },
+    /// After TEARDOWN: Mesos killed every task and forgot the framework, so the state forgets
+    /// it and its instances too.
+    ForgetFramework { framework_id: FrameworkId },
 }
 
 /// What an accepted command produced.
@@ -98,6 +104,14 @@ pub enum Outcome {
     InstanceGoal {
         id: InstanceId,
         goal: Goal,
+    },
+    TeardownRequested {
+        framework_id: FrameworkId,
+    },
+    /// How many instances went with the framework.
+    FrameworkForgotten {
+        framework_id: FrameworkId,
+        instances: usize,
     },
 }
 

@@ -25,6 +25,12 @@ pub enum Event {
     FrameworkIdStored {
         id: FrameworkId,
     },
+    FrameworkTeardownRequested {
+        id: FrameworkId,
+    },
+    FrameworkForgotten {
+        id: FrameworkId,
+    },
     /// Provisioned, or its goal or observed status changed: the instance as it is now.
     InstanceChanged {
         instance: Box<Instance>,

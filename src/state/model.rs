@@ -273,5 +273,9 @@ pub struct Reservation {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ClusterSettings {
     pub framework_id: Option<FrameworkId>,
+    /// An operator asked for the framework to be torn down: the leader sends TEARDOWN (which
+    /// kills every task) and then forgets the framework; the next subscription registers anew.
+    #[serde(default)]
+    pub teardown_requested: bool,
     pub revision: u64,
 }

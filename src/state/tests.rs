@@ -289,3 +289,55 @@ fn instances_survive_the_row_round_trip() {
     let loaded = State::from_rows(&rows).expect("loads");
     assert_eq!(loaded.instance(&id), log.state.instance(&id));
 }
+
+#[test]
+fn a_teardown_names_the_framework_and_forgetting_it_drops_every_instance() {
+    use super::ids::FrameworkId;
+    let mut log = Log::new();
+    let fw = FrameworkId("fw-1".into());
+    let request = |id: &FrameworkId| Command::RequestTeardown {
+        framework_id: id.clone(),
+    };
+    assert!(matches!(
+        log.apply(request(&fw)),
+        Err(Rejection::Invalid(_))
+    ));
+    log.apply(Command::SetFrameworkId { id: fw.clone() })
+        .unwrap();
+    log.create_app("/web", 2);
+    let a = log.provision("/web");
+    let b = log.provision("/web");
+    let other = FrameworkId("fw-2".into());
+    assert!(matches!(
+        log.apply(request(&other)),
+        Err(Rejection::Invalid(_))
+    ));
+    assert!(!log.state.settings().teardown_requested);
+    log.apply(request(&fw)).unwrap();
+    assert!(log.state.settings().teardown_requested);
+    let outcome = log.apply(Command::ForgetFramework {
+        framework_id: fw.clone(),
+    });
+    assert_eq!(
+        outcome,
+        Ok(Outcome::FrameworkForgotten {
+            framework_id: fw,
+            instances: 2
+        })
+    );
+    assert!(log.state.instance(&a).is_none() && log.state.instance(&b).is_none());
+    assert_eq!(
+        log.state
+            .instances_of(&PathId::parse("/web", None).unwrap())
+            .count(),
+        0
+    );
+    assert_eq!(log.state.settings().framework_id, None);
+    assert!(!log.state.settings().teardown_requested);
+    // The app stays: the next framework relaunches it.
+    assert!(
+        log.state
+            .app(&PathId::parse("/web", None).unwrap())
+            .is_some()
+    );
+}

@@ -6,9 +6,13 @@ use crate::proto::v1::cluster_service_client::ClusterServiceClient;
 use crate::proto::v1::cluster_service_server::ClusterService;
 use crate::proto::v1::{
     AbdicateReply, AbdicateRequest, AddNodeRequest, Member as ProtoMember, MembershipReply,
-    RemoveNodeRequest, Role as ProtoRole, StatusReply, StatusRequest,
+    RemoveNodeRequest, Role as ProtoRole, StatusReply, StatusRequest, TeardownFrameworkReply,
+    TeardownFrameworkRequest,
 };
 use crate::raft::{Leadership, Member, MemberInfo, Role};
+use crate::state::Command;
+use crate::state::ids::FrameworkId;
+use crate::state::model::ClusterSettings;
 use openraft::ChangeMembers;
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -50,8 +54,13 @@ fn members(list: &[MemberInfo]) -> Vec<ProtoMember> {
         .collect()
 }
 
-fn status_reply(l: &Leadership, commit_index: u64) -> StatusReply {
+fn status_reply(l: &Leadership, commit_index: u64, settings: &ClusterSettings) -> StatusReply {
     StatusReply {
+        framework_id: settings
+            .framework_id
+            .as_ref()
+            .map_or(String::new(), |id| id.0.clone()),
+        framework_teardown_requested: settings.teardown_requested,
         node_id: l.id,
         role: role(l.role) as i32,
         term: l.term,
@@ -97,7 +106,12 @@ impl ClusterService for ClusterApi {
             .borrow()
             .last_applied
             .map_or(0, |x| x.index);
-        Ok(Response::new(status_reply(&l, commit)))
+        let view = api.local_view();
+        Ok(Response::new(status_reply(
+            &l,
+            commit,
+            view.state.settings(),
+        )))
     }
 
     async fn add_node(
@@ -164,6 +178,29 @@ impl ClusterService for ClusterApi {
         crate::api::abdicate(&self.router.api)?;
         Ok(Response::new(AbdicateReply {
             message: "Leadership abdicated".to_string(),
+        }))
+    }
+
+    async fn teardown_framework(
+        &self,
+        request: Request<TeardownFrameworkRequest>,
+    ) -> Result<Response<TeardownFrameworkReply>, Status> {
+        leader_only!(self, request, teardown_framework);
+        let id = FrameworkId(request.into_inner().framework_id);
+        self.router
+            .api
+            .propose(
+                None,
+                Command::RequestTeardown {
+                    framework_id: id.clone(),
+                },
+            )
+            .await?;
+        Ok(Response::new(TeardownFrameworkReply {
+            message: format!(
+                "teardown of framework {id} requested; the leader tears it down and baton \
+                 registers anew"
+            ),
         }))
     }
 }
