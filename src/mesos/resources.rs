@@ -55,6 +55,22 @@ pub enum Value {
 }
 
 impl Value {
+    /// The value as Mesos prints attributes: `1.5`, `[31000-31999,32001-32001]`, `{a,b}`, text.
+    pub fn to_text(&self) -> String {
+        match self {
+            Value::Scalar(v) => v.to_string(),
+            Value::Ranges(ranges) => {
+                let parts: Vec<String> = ranges
+                    .iter()
+                    .map(|r| format!("{}-{}", r.begin, r.end))
+                    .collect();
+                format!("[{}]", parts.join(","))
+            }
+            Value::Set(items) => format!("{{{}}}", items.join(",")),
+            Value::Text(t) => t.clone(),
+        }
+    }
+
     pub fn value_type(&self) -> ValueType {
         match self {
             Value::Scalar(_) => ValueType::Scalar,

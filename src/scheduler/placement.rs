@@ -464,7 +464,14 @@ mod tests {
             role: Some("prod".into()),
             ..ReservationInfo::default()
         }];
-        let o = offer(vec![reserved, Resource::scalar("mem", 1024.0)]);
+        let ports = Resource::ranges(
+            "ports",
+            vec![Range {
+                begin: 31000,
+                end: 31000,
+            }],
+        );
+        let o = offer(vec![reserved, Resource::scalar("mem", 1024.0), ports]);
         let star = app(r#"{"id":"/s","cmd":"x","cpus":1,"mem":10}"#);
         let mut wants = vec![Want {
             app: star,
@@ -474,13 +481,17 @@ mod tests {
             place(std::slice::from_ref(&o), &mut wants)[0].refused[0].1,
             Refusal::Cpus
         );
-        let prod = app(r#"{"id":"/p","cmd":"x","cpus":1,"mem":10,"role":"prod",
-                "acceptedResourceRoles":["prod","*"]}"#);
+        // Validation accepts only the framework's role for now; the matcher must not care.
+        let mut prod = (*app(r#"{"id":"/p","cmd":"x","cpus":1,"mem":10}"#)).clone();
+        prod.role = "prod".into();
+        prod.accepted_resource_roles = Some(vec!["prod".into(), "*".into()]);
+        let prod = Arc::new(prod);
         let mut wants = vec![Want {
             app: prod,
             count: 1,
         }];
-        assert_eq!(place(&[o], &mut wants)[0].placed.len(), 1);
+        let plan = place(&[o], &mut wants);
+        assert_eq!(plan[0].placed.len(), 1, "{:?}", plan[0].refused);
     }
 
     #[test]

@@ -290,6 +290,17 @@ impl Session {
                 observed: None,
                 agent: Some(AgentId(offer.agent_id.value.clone())),
                 hostname: Some(offer.hostname.clone()),
+                agent_attributes: attributes(offer),
+                region: offer
+                    .domain
+                    .as_ref()
+                    .and_then(|d| d.region())
+                    .map(String::from),
+                zone: offer
+                    .domain
+                    .as_ref()
+                    .and_then(|d| d.zone())
+                    .map(String::from),
                 host_ports: p.host_ports.clone(),
                 incarnation: 1,
                 reservation: None,
@@ -474,6 +485,15 @@ pub(super) async fn forget_framework(api: &Api, id: FrameworkId) -> Result<(), S
         }
         Err(e) => Err(SessionError::FrameworkId(id.0, e)),
     }
+}
+
+/// An offer's agent attributes as text, the way constraints compare them.
+fn attributes(offer: &Offer) -> BTreeMap<String, String> {
+    offer
+        .attributes
+        .iter()
+        .map(|a| (a.name.clone(), a.value.to_text()))
+        .collect()
 }
 
 fn reconcile_task(instance: &Instance) -> ReconcileTask {

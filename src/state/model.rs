@@ -156,6 +156,14 @@ pub struct Instance {
     pub observed: Option<ObservedStatus>,
     pub agent: Option<AgentId>,
     pub hostname: Option<String>,
+    /// The agent's attributes (text values; scalars and ranges as Mesos prints them) and fault
+    /// domain when the instance was placed: what placement constraints compare against.
+    #[serde(default)]
+    pub agent_attributes: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    pub region: Option<String>,
+    #[serde(default)]
+    pub zone: Option<String>,
     pub host_ports: Vec<u32>,
     /// The incarnation counter of the `._app.<n>` task-id suffix.
     pub incarnation: u32,
