@@ -87,10 +87,11 @@ pub async fn run(
         ms = started.elapsed().as_millis() as u64,
         "stores opened"
     );
+    // Every outgoing connection (peers, forwarding to the leader, Mesos) leaves from this
+    // node's own host, so that a chaos harness can cut links with address-based rules.
     let peer_ip = config.node.peer_listen.ip();
-    let network = PeerNetwork {
-        bind: (!peer_ip.is_unspecified()).then_some(peer_ip),
-    };
+    let bind = (!peer_ip.is_unspecified()).then_some(peer_ip);
+    let network = PeerNetwork { bind };
     let raft_cfg = Arc::new(raft_config(&config.raft).context("invalid [raft] settings")?);
     let raft = Raft::new(id, raft_cfg, network, log, sm)
         .await
@@ -142,7 +143,10 @@ pub async fn run(
             &config.mesos,
             Some(format!("http://{}", config.me().http)),
         ),
-        crate::mesos::client::Client::new(crate::scheduler::client_config(&config.mesos)),
+        crate::mesos::client::Client::new(crate::mesos::client::ClientConfig {
+            bind,
+            ..crate::scheduler::client_config(&config.mesos)
+        }),
     );
     tasks.spawn(scheduler.run(leadership_rx, shutdown.child_token()));
     let info = api::rest::NodeInfo {
@@ -161,12 +165,12 @@ pub async fn run(
         .add_service(PeerService::server(id, raft.clone()))
         .serve_with_incoming_shutdown(incoming(peer_listener), peer_stop.clone().cancelled_owned());
     let grpc = tonic::transport::Server::builder()
-        .add_routes(api::grpc::services(api.clone()).map_err(|e| anyhow::anyhow!(e))?)
+        .add_routes(api::grpc::services(api.clone(), bind).map_err(|e| anyhow::anyhow!(e))?)
         .serve_with_incoming_shutdown(incoming(grpc_listener), stop.clone().cancelled_owned());
     let http_listener = axum::serve::ListenerExt::tap_io(http_listener, |tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    let http = axum::serve(http_listener, api::rest::router(api.clone(), info))
+    let http = axum::serve(http_listener, api::rest::router(api.clone(), info, bind))
         .with_graceful_shutdown(stop.clone().cancelled_owned());
     let peer_task = tokio::spawn(peer);
     let grpc_task = tokio::spawn(grpc);

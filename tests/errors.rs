@@ -47,6 +47,7 @@ async fn conflicts_and_bad_requests_are_refused_and_change_nothing() {
             expected_revision: first.revision,
             request_id: String::new(),
             create_if_missing: false,
+            force: true,
         })
         .await
         .expect("an update at the current revision")
@@ -64,6 +65,7 @@ async fn conflicts_and_bad_requests_are_refused_and_change_nothing() {
                 expected_revision: expected,
                 request_id: String::new(),
                 create_if_missing: false,
+                force: true,
             })
             .await
             .expect_err("an update at a stale revision");
@@ -74,6 +76,7 @@ async fn conflicts_and_bad_requests_are_refused_and_change_nothing() {
                 id: "/shop/cart".into(),
                 expected_revision: expected,
                 request_id: String::new(),
+                force: true,
             })
             .await
             .expect_err("a delete at a stale revision");
@@ -114,6 +117,7 @@ async fn conflicts_and_bad_requests_are_refused_and_change_nothing() {
         .create_app(CreateAppRequest {
             definition_json: app_json("/shop/pay"),
             request_id: String::new(),
+            force: true,
         })
         .await
         .expect_err("create of an existing id");
@@ -193,6 +197,7 @@ async fn conflicts_and_bad_requests_are_refused_and_change_nothing() {
         .create_app(CreateAppRequest {
             definition_json: r#"{"id":"/shop/bad","cmd":"sleep 1","cpus":0}"#.into(),
             request_id: String::new(),
+            force: true,
         })
         .await
         .expect_err("gRPC create of an invalid app");

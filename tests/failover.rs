@@ -46,6 +46,7 @@ async fn leader_sigkill_elects_a_new_leader_and_loses_no_acknowledged_write() {
                 let request = CreateAppRequest {
                     definition_json: app_json(&app),
                     request_id: String::new(),
+                    force: true,
                 };
                 let call = client.create_app(request);
                 match tokio::time::timeout(Duration::from_secs(10), call).await {

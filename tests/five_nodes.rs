@@ -147,6 +147,7 @@ async fn five_nodes_serve_with_two_down_and_refuse_writes_with_three_down() {
                 .create_app(CreateAppRequest {
                     definition_json: app_json(&app),
                     request_id: String::new(),
+                    force: true,
                 })
                 .await;
             let elapsed = started.elapsed();

@@ -1,7 +1,8 @@
 //! `baton mesos-local` as a scheduler sees it: the real binary, driven over HTTP with the
 //! RecordIO decoder, from subscription through launches, kills, filters, reconciliation and
 //! failover to its exit taking every task process with it; domains, simulated agents, rescinds,
-//! the admin endpoint and URI fetching.
+//! the admin endpoint and URI fetching; health checks and checks, reservations and persistent
+//! volumes, and task groups.
 
 mod common;
 
@@ -104,8 +105,13 @@ impl MesosLocal {
     }
 
     async fn subscribe(&self, framework_id: Option<&str>) -> Sub {
-        let mut info = json!({"user": "root", "name": "it", "failover_timeout": 600.0,
+        let info = json!({"user": "root", "name": "it", "failover_timeout": 600.0,
             "capabilities": [{"type": "PARTITION_AWARE"}]});
+        self.subscribe_as(framework_id, info).await
+    }
+
+    /// Subscribes with this FrameworkInfo (its id set from `framework_id`).
+    async fn subscribe_as(&self, framework_id: Option<&str>, mut info: Value) -> Sub {
         let mut call = json!({"type": "SUBSCRIBE"});
         if let Some(id) = framework_id {
             info["id"] = json!({"value": id});
@@ -1023,4 +1029,692 @@ async fn local_uris_are_fetched_into_the_sandbox_before_the_command() {
     expect_and_ack(&ml, &mut sub, "real-1", TaskState::Running).await;
     let (code, body) = ml.admin("POST", "/admin/tasks/real-1/finish", None).await;
     assert_eq!(code, 409, "{body}");
+}
+
+/// The next update of `task` that `pred` accepts, acknowledged.
+async fn update_where(
+    ml: &MesosLocal,
+    sub: &mut Sub,
+    what: &str,
+    task: &str,
+    pred: impl Fn(&TaskStatus) -> bool,
+) -> TaskStatus {
+    let s = sub
+        .next(what, |e| match e {
+            Event::Update(u) if u.status.task_id.value == task && pred(&u.status) => {
+                Some(u.status.clone())
+            }
+            _ => None,
+        })
+        .await;
+    ack(ml, sub, &s).await;
+    s
+}
+
+const HEALTH_REASON: &str = "REASON_TASK_HEALTH_CHECK_STATUS_UPDATED";
+const CHECK_REASON: &str = "REASON_TASK_CHECK_STATUS_UPDATED";
+
+fn reason(s: &TaskStatus) -> Option<&str> {
+    s.reason.as_ref().map(|r| r.as_str())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_health_checks_are_reported_and_kill_the_task_after_the_grace_period() {
+    let ml = MesosLocal::start(1).await;
+    let flags = tempfile::tempdir().expect("temp dir");
+    let ok = flags.path().join("ok");
+    let mut sub = ml.subscribe(None).await;
+    let offer = sub.offer(None).await;
+    let mut task = command_task("hc", &offer, "echo $$ > pid; exec sleep 1000", None);
+    // Healthy while the test's flag file exists; failures count once it has been healthy.
+    task["health_check"] = json!({"type": "COMMAND",
+        "command": {"value": format!("test -e {} && test -e pid", ok.display())},
+        "delay_seconds": 0, "interval_seconds": 0.1, "timeout_seconds": 5,
+        "grace_period_seconds": 600, "consecutive_failures": 2});
+    launch(&ml, &sub, &offer, task).await;
+    expect_and_ack(&ml, &mut sub, "hc", TaskState::Starting).await;
+    let running = expect_and_ack(&ml, &mut sub, "hc", TaskState::Running).await;
+    assert_eq!(running.healthy, None, "health is not known yet");
+    let pid = running
+        .container_status
+        .and_then(|c| c.executor_pid)
+        .expect("executor pid")
+        .to_string();
+    // Within the grace period and before any success, failures are not reported.
+    let quiet = tokio::time::Instant::now() + Duration::from_millis(600);
+    while let Ok(Some(e)) = tokio::time::timeout_at(quiet, sub.events.recv()).await {
+        assert!(!matches!(e, Event::Update(_)), "nothing to report: {e:?}");
+    }
+    std::fs::write(&ok, "").expect("flag");
+    let healthy = update_where(&ml, &mut sub, "healthy", "hc", |s| s.healthy.is_some()).await;
+    assert_eq!(
+        (healthy.state, healthy.healthy, reason(&healthy)),
+        (TaskState::Running, Some(true), Some(HEALTH_REASON))
+    );
+    assert!(healthy.uuid.is_some(), "a reliable update");
+    std::fs::remove_file(&ok).expect("flag removed");
+    for n in 1..=2 {
+        let unhealthy =
+            update_where(&ml, &mut sub, "unhealthy", "hc", |s| s.healthy.is_some()).await;
+        assert_eq!(
+            (unhealthy.state, unhealthy.healthy, reason(&unhealthy)),
+            (TaskState::Running, Some(false), Some(HEALTH_REASON)),
+            "failure {n} is reported"
+        );
+    }
+    let killed = expect_and_ack(&ml, &mut sub, "hc", TaskState::Killed).await;
+    assert_eq!(killed.healthy, Some(false), "{killed:?}");
+    gone(&pid).await;
+    let state = ml.get("/state").await;
+    let statuses = &state["frameworks"][0]["completed_tasks"][0]["statuses"];
+    let flags: Vec<&Value> = statuses
+        .as_array()
+        .expect("statuses")
+        .iter()
+        .map(|s| &s["healthy"])
+        .collect();
+    assert_eq!(
+        flags,
+        [
+            &Value::Null,
+            &Value::Null,
+            &json!(true),
+            &json!(false),
+            &json!(false),
+            &json!(false)
+        ],
+        "{statuses}"
+    );
+}
+
+/// Serves HTTP on 127.0.1.1 (the first agent's address), answering with the current status code.
+async fn status_server(code: std::sync::Arc<std::sync::atomic::AtomicU32>) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.1.1:0")
+        .await
+        .expect("bind 127.0.1.1");
+    let port = listener.local_addr().expect("address").port();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let code = code.load(std::sync::atomic::Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut buf = [0u8; 1024];
+                let _ = s.read(&mut buf).await;
+                let reply = format!("HTTP/1.1 {code} X\r\nContent-Length: 0\r\n\r\n");
+                let _ = s.write_all(reply.as_bytes()).await;
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checks_report_results_as_they_change_and_http_and_tcp_health_checks_pass() {
+    let ml = MesosLocal::start(1).await;
+    let code = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(200));
+    let port = status_server(code.clone()).await;
+    let mut sub = ml.subscribe(None).await;
+    let offer = sub.offer(Some("127.0.1.1")).await;
+    let mut checked = command_task("checked", &offer, "exec sleep 1000", None);
+    checked["check"] = json!({"type": "HTTP", "http": {"port": port, "path": "/ready"},
+        "delay_seconds": 0, "interval_seconds": 0.1, "timeout_seconds": 5});
+    checked["health_check"] = json!({"type": "TCP", "tcp": {"port": port},
+        "delay_seconds": 0, "interval_seconds": 0.2});
+    let mut web = command_task("web", &offer, "exec sleep 1000", None);
+    web["health_check"] = json!({"type": "HTTP", "http": {"scheme": "http", "port": port,
+        "path": "/health"}, "delay_seconds": 0, "interval_seconds": 0.2});
+    let call = json!({"type": "ACCEPT", "framework_id": sub.fw(), "accept": {
+        "offer_ids": [{"value": offer.id.value}],
+        "operations": [{"type": "LAUNCH", "launch": {"task_infos": [checked, web]}}],
+        "filters": {"refuse_seconds": 0}}});
+    assert_eq!(ml.post(&call, Some(&sub.stream_id)).await.0, 202);
+
+    let unknown = json!({"type": "HTTP", "http": {}});
+    let starting = expect_and_ack(&ml, &mut sub, "checked", TaskState::Starting).await;
+    assert_eq!(
+        serde_json::to_value(&starting.check_status).ok(),
+        Some(unknown.clone())
+    );
+    let running = expect_and_ack(&ml, &mut sub, "checked", TaskState::Running).await;
+    assert_eq!(
+        serde_json::to_value(&running.check_status).ok(),
+        Some(unknown)
+    );
+    let http_status = |s: &TaskStatus| {
+        s.check_status
+            .as_ref()
+            .and_then(|c| c.http.as_ref())
+            .and_then(|h| h.status_code)
+    };
+    let mut saw = Vec::new();
+    while saw.len() < 2 {
+        let s = update_where(&ml, &mut sub, "a check or health update", "checked", |s| {
+            s.reason.is_some()
+        })
+        .await;
+        assert_eq!(s.state, TaskState::Running);
+        match reason(&s) {
+            Some(CHECK_REASON) => {
+                assert_eq!(http_status(&s), Some(200));
+                saw.push("check");
+            }
+            Some(HEALTH_REASON) => {
+                assert_eq!(s.healthy, Some(true), "TCP connects");
+                saw.push("health");
+            }
+            other => panic!("unexpected reason {other:?}"),
+        }
+    }
+    code.store(503, std::sync::atomic::Ordering::SeqCst);
+    let changed = update_where(&ml, &mut sub, "the check's change", "checked", |s| {
+        reason(s) == Some(CHECK_REASON)
+    })
+    .await;
+    assert_eq!(
+        http_status(&changed),
+        Some(503),
+        "a check reports, never kills"
+    );
+
+    expect_and_ack(&ml, &mut sub, "web", TaskState::Starting).await;
+    expect_and_ack(&ml, &mut sub, "web", TaskState::Running).await;
+    let web_health = update_where(&ml, &mut sub, "web's health", "web", |s| {
+        s.healthy.is_some()
+    })
+    .await;
+    // Whichever code the server gave first, the report matches the 200–399 rule.
+    let state = ml.get("/state").await;
+    let tasks = state["frameworks"][0]["tasks"]
+        .as_array()
+        .expect("tasks")
+        .clone();
+    let checked_state = tasks
+        .iter()
+        .find(|t| t["id"] == "checked")
+        .expect("checked");
+    assert_eq!(checked_state["state"], "TASK_RUNNING");
+    assert_eq!(
+        checked_state["statuses"]
+            .as_array()
+            .and_then(|s| s.last())
+            .map(|s| s["check_status"]["http"]["status_code"].clone()),
+        Some(json!(503))
+    );
+    if web_health.healthy == Some(false) {
+        assert_eq!(reason(&web_health), Some(HEALTH_REASON));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulated_health_checks_pass_after_the_run_delay() {
+    let ml = MesosLocal::start_with(1, &["--simulated", "--simulated-run-delay-ms", "50"]).await;
+    let mut sub = ml.subscribe(None).await;
+    let offer = sub.offer(None).await;
+    let mut task = command_task("sim-hc", &offer, "exit 1", None);
+    task["health_check"] = json!({"type": "HTTP", "http": {"port": 1, "path": "/"}});
+    task["check"] = json!({"type": "TCP", "tcp": {"port": 1}});
+    launch(&ml, &sub, &offer, task).await;
+    let running = expect_and_ack(&ml, &mut sub, "sim-hc", TaskState::Running).await;
+    assert_eq!(running.healthy, None);
+    let mut healthy = false;
+    let mut checked = false;
+    while !(healthy && checked) {
+        let s = update_where(&ml, &mut sub, "probe results", "sim-hc", |s| {
+            s.reason.is_some()
+        })
+        .await;
+        healthy |= reason(&s) == Some(HEALTH_REASON) && s.healthy == Some(true);
+        checked |= reason(&s) == Some(CHECK_REASON)
+            && s.check_status
+                .as_ref()
+                .and_then(|c| c.tcp.as_ref())
+                .and_then(|t| t.succeeded)
+                == Some(true);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_health_checks_and_checks_are_task_errors() {
+    let ml = MesosLocal::start(1).await;
+    let mut sub = ml.subscribe(None).await;
+    let offer = sub.offer(None).await;
+    let mut bad_path = command_task("bad-path", &offer, "true", None);
+    bad_path["health_check"] = json!({"type": "HTTP", "http": {"port": 80, "path": "x"}});
+    let mut no_tcp = command_task("no-tcp", &offer, "true", None);
+    no_tcp["check"] = json!({"type": "TCP"});
+    let call = json!({"type": "ACCEPT", "framework_id": sub.fw(), "accept": {
+        "offer_ids": [{"value": offer.id.value}],
+        "operations": [{"type": "LAUNCH", "launch": {"task_infos": [bad_path, no_tcp]}}],
+        "filters": {"refuse_seconds": 0}}});
+    assert_eq!(ml.post(&call, Some(&sub.stream_id)).await.0, 202);
+    let e = sub.status("bad-path", TaskState::Error).await;
+    assert_eq!(reason(&e), Some("REASON_TASK_INVALID"));
+    assert!(
+        e.message
+            .as_deref()
+            .is_some_and(|m| m.starts_with("Task uses invalid health check:")),
+        "{e:?}"
+    );
+    let e = sub.status("no-tcp", TaskState::Error).await;
+    assert!(
+        e.message
+            .as_deref()
+            .is_some_and(|m| m.contains("Expecting 'tcp' to be set")),
+        "{e:?}"
+    );
+}
+
+fn reserved(name: &str, value: f64) -> Value {
+    json!({"name": name, "type": "SCALAR", "scalar": {"value": value},
+        "reservations": [{"type": "DYNAMIC", "role": "apps", "principal": "ops",
+            "labels": {"labels": [{"key": "owner", "value": "it"}]}}]})
+}
+
+fn data_volume(id: &str) -> Value {
+    let mut v = reserved("disk", 64.0);
+    v["disk"] = json!({"persistence": {"id": id, "principal": "ops"},
+        "volume": {"container_path": "data", "mode": "RW"}});
+    v
+}
+
+/// An ACCEPT of one offer with these operations; its remainder is not filtered.
+async fn accept(ml: &MesosLocal, sub: &Sub, offer: &Offer, operations: Value) {
+    let call = json!({"type": "ACCEPT", "framework_id": sub.fw(), "accept": {
+        "offer_ids": [{"value": offer.id.value}], "operations": operations,
+        "filters": {"refuse_seconds": 0}}});
+    assert_eq!(ml.post(&call, Some(&sub.stream_id)).await.0, 202);
+}
+
+/// The next offer whose resources satisfy `pred`; others are declined.
+async fn offer_where(
+    ml: &MesosLocal,
+    sub: &mut Sub,
+    what: &str,
+    pred: impl Fn(&[baton::mesos::Resource]) -> bool,
+) -> Offer {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for an offer with {what}"
+        );
+        let offer = sub.offer(None).await;
+        if pred(&offer.resources) {
+            return offer;
+        }
+        accept(ml, sub, &offer, json!([])).await;
+    }
+}
+
+fn has_volume(rs: &[baton::mesos::Resource], id: &str) -> bool {
+    rs.iter().any(|r| {
+        r.disk
+            .as_ref()
+            .and_then(|d| d.persistence.as_ref())
+            .is_some_and(|p| p.id == id)
+    })
+}
+
+fn reserved_cpus(rs: &[baton::mesos::Resource]) -> f64 {
+    rs.iter()
+        .filter(|r| r.name == "cpus" && r.reserved_role() == Some("apps"))
+        .map(|r| match r.value {
+            baton::mesos::Value::Scalar(v) => v,
+            _ => 0.0,
+        })
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reservations_and_persistent_volumes_outlive_their_tasks_until_destroyed() {
+    let ml = MesosLocal::start(1).await;
+    let info = json!({"user": "root", "name": "it", "failover_timeout": 600.0,
+        "role": "apps", "principal": "ops",
+        "capabilities": [{"type": "PARTITION_AWARE"}, {"type": "RESERVATION_REFINEMENT"}]});
+    let mut sub = ml.subscribe_as(None, info).await;
+    let offer = sub.offer(None).await;
+    let agent = offer.agent_id.value.clone();
+
+    // A RESERVE for a role the framework does not have is dropped: the LAUNCH that needed it
+    // finds no such resources.
+    let mut foreign = reserved("cpus", 1.0);
+    foreign["reservations"][0]["role"] = json!("db");
+    let mut needs_it = command_task("needs-foreign", &offer, "true", None);
+    needs_it["resources"] = json!([foreign.clone()]);
+    accept(
+        &ml,
+        &sub,
+        &offer,
+        json!([
+        {"type": "RESERVE", "reserve": {"resources": [foreign]}},
+        {"type": "LAUNCH", "launch": {"task_infos": [needs_it]}}]),
+    )
+    .await;
+    let e = sub.status("needs-foreign", TaskState::Error).await;
+    assert_eq!(reason(&e), Some("REASON_TASK_INVALID"));
+    assert!(
+        e.message
+            .as_deref()
+            .is_some_and(|m| m.contains("more than available")),
+        "{e:?}"
+    );
+
+    // RESERVE, CREATE and LAUNCH in one ACCEPT: each sees the results of the one before.
+    let offer = sub.offer(None).await;
+    let mut writer = command_task("writer", &offer, "echo kept > data/file", None);
+    writer["resources"] = json!([
+        reserved("cpus", 0.1),
+        reserved("mem", 32.0),
+        data_volume("db#data")
+    ]);
+    accept(
+        &ml,
+        &sub,
+        &offer,
+        json!([
+        {"type": "RESERVE", "reserve": {"resources":
+            [reserved("cpus", 1.0), reserved("mem", 128.0), reserved("disk", 64.0)]}},
+        {"type": "CREATE", "create": {"volumes": [data_volume("db#data")]}},
+        {"type": "LAUNCH", "launch": {"task_infos": [writer]}}]),
+    )
+    .await;
+    expect_and_ack(&ml, &mut sub, "writer", TaskState::Starting).await;
+    expect_and_ack(&ml, &mut sub, "writer", TaskState::Running).await;
+    expect_and_ack(&ml, &mut sub, "writer", TaskState::Finished).await;
+    let dir = ml
+        .data()
+        .join(format!("agents/{agent}/volumes/roles/apps/db#data"));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("file")).ok().as_deref(),
+        Some("kept\n")
+    );
+
+    let state = ml.get("/state").await;
+    let slave = &state["slaves"][0];
+    assert_eq!(slave["reserved_resources"]["apps"]["cpus"], 1.0, "{slave}");
+    assert_eq!(slave["reserved_resources"]["apps"]["disk"], 64.0);
+    assert_eq!(slave["unreserved_resources"]["cpus"], 3.0);
+    assert_eq!(slave["resources"]["cpus"], 4.0);
+    let full = &slave["reserved_resources_full"]["apps"];
+    assert!(
+        full.as_array().is_some_and(|rs| rs
+            .iter()
+            .any(|r| r["disk"]["persistence"]["id"] == "db#data"
+                && r["reservations"][0]["labels"]["labels"][0]["value"] == "it")),
+        "{full}"
+    );
+
+    // The volume and reservation come back in offers, and a new task sees the data.
+    let offer = offer_where(&ml, &mut sub, "the volume", |rs| has_volume(rs, "db#data")).await;
+    assert_eq!(reserved_cpus(&offer.resources), 1.0);
+    let mut reader = command_task("reader", &offer, "test \"$(cat data/file)\" = kept", None);
+    reader["resources"] = json!([reserved("cpus", 0.5), data_volume("db#data")]);
+    accept(
+        &ml,
+        &sub,
+        &offer,
+        json!([{"type": "LAUNCH", "launch": {"task_infos": [reader]}}]),
+    )
+    .await;
+    expect_and_ack(&ml, &mut sub, "reader", TaskState::Starting).await;
+    expect_and_ack(&ml, &mut sub, "reader", TaskState::Running).await;
+    expect_and_ack(&ml, &mut sub, "reader", TaskState::Finished).await;
+
+    // UNRESERVE of the volume's disk is refused while the volume exists; an operation asking
+    // for feedback is answered OPERATION_ERROR.
+    let offer = offer_where(&ml, &mut sub, "the volume", |rs| has_volume(rs, "db#data")).await;
+    accept(
+        &ml,
+        &sub,
+        &offer,
+        json!([
+        {"type": "UNRESERVE", "unreserve": {"resources": [data_volume("db#data")]}},
+        {"type": "DESTROY", "id": {"value": "op-1"},
+            "destroy": {"volumes": [data_volume("db#data")]}}]),
+    )
+    .await;
+    let status = sub
+        .next("UPDATE_OPERATION_STATUS", |e| match e {
+            Event::UpdateOperationStatus(u) => Some(u.status.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(status.state, Some(baton::mesos::OperationState::Error));
+    assert_eq!(
+        status.operation_id.map(|i| i.value).as_deref(),
+        Some("op-1")
+    );
+    let offer = offer_where(&ml, &mut sub, "the volume", |rs| has_volume(rs, "db#data")).await;
+    assert!(dir.exists(), "the volume is still there");
+
+    // DESTROY removes the directory; then everything can be unreserved.
+    accept(
+        &ml,
+        &sub,
+        &offer,
+        json!([
+        {"type": "DESTROY", "destroy": {"volumes": [data_volume("db#data")]}},
+        {"type": "UNRESERVE", "unreserve": {"resources":
+            [reserved("cpus", 1.0), reserved("mem", 128.0), reserved("disk", 64.0)]}}]),
+    )
+    .await;
+    common::eventually(WAIT, "the reservation to be gone", || async {
+        let state = ml.get("/state").await;
+        let slave = &state["slaves"][0];
+        (slave["reserved_resources"] == json!({}) && slave["unreserved_resources"]["cpus"] == 4.0)
+            .then_some(())
+    })
+    .await;
+    assert!(!dir.exists(), "DESTROY removed the volume's directory");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reserved_resources_are_offered_in_the_legacy_format_without_refinement() {
+    let ml = MesosLocal::start(1).await;
+    let info = json!({"user": "root", "name": "it", "role": "apps", "principal": "ops"});
+    let mut sub = ml.subscribe_as(None, info).await;
+    let offer = sub.offer(None).await;
+    assert!(
+        offer
+            .resources
+            .iter()
+            .all(|r| r.role.as_deref() == Some("*"))
+    );
+    // The framework reserves in the legacy format too.
+    let legacy = json!({"name": "cpus", "type": "SCALAR", "scalar": {"value": 2},
+        "role": "apps", "reservation": {"principal": "ops"}});
+    accept(
+        &ml,
+        &sub,
+        &offer,
+        json!([{"type": "RESERVE", "reserve": {"resources": [legacy]}}]),
+    )
+    .await;
+    let offer = offer_where(&ml, &mut sub, "reserved cpus", |rs| {
+        reserved_cpus(rs) == 2.0
+    })
+    .await;
+    let cpus: Vec<_> = offer
+        .resources
+        .iter()
+        .filter(|r| r.name == "cpus")
+        .collect();
+    assert!(
+        cpus.iter().any(|r| r.role.as_deref() == Some("apps")
+            && r.reservation.as_ref().and_then(|x| x.principal.as_deref()) == Some("ops")
+            && r.reservations.is_empty()),
+        "{cpus:?}"
+    );
+    // Another framework, of another role, is never offered them.
+    let other = json!({"user": "root", "name": "other", "role": "web"});
+    let mut web = ml.subscribe_as(None, other).await;
+    let decline = json!({"type": "DECLINE", "framework_id": sub.fw(), "decline": {
+        "offer_ids": [{"value": offer.id.value}], "filters": {"refuse_seconds": 3600}}});
+    assert_eq!(ml.post(&decline, Some(&sub.stream_id)).await.0, 202);
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while Instant::now() < deadline {
+        let o = web.offer(None).await;
+        assert_eq!(reserved_cpus(&o.resources), 0.0, "{o:?}");
+        assert!(o.resources.iter().all(|r| r.role.as_deref() == Some("*")));
+        accept(&ml, &web, &o, json!([])).await;
+    }
+}
+
+fn default_executor(id: &str, disk: f64) -> Value {
+    json!({"type": "DEFAULT", "executor_id": {"value": id},
+        "resources": [
+            {"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.1}},
+            {"name": "mem", "type": "SCALAR", "scalar": {"value": 32}},
+            {"name": "disk", "type": "SCALAR", "scalar": {"value": disk}}]})
+}
+
+async fn launch_group(ml: &MesosLocal, sub: &Sub, offer: &Offer, executor: Value, tasks: Value) {
+    accept(
+        ml,
+        sub,
+        offer,
+        json!([{"type": "LAUNCH_GROUP", "launch_group": {
+        "executor": executor, "task_group": {"tasks": tasks}}}]),
+    )
+    .await;
+}
+
+async fn executor_failure(sub: &mut Sub, executor: &str) -> baton::mesos::Failure {
+    sub.next(&format!("FAILURE of {executor}"), |e| match e {
+        Event::Failure(f) if f.executor_id.as_ref().is_some_and(|x| x.value == executor) => {
+            Some(f.clone())
+        }
+        _ => None,
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn task_groups_share_an_executor_and_die_together() {
+    let ml = MesosLocal::start(1).await;
+    let flags = tempfile::tempdir().expect("temp dir");
+    let go = flags.path().join("go");
+    let mut sub = ml.subscribe(None).await;
+
+    // An invalid group: every task gets TASK_ERROR with REASON_TASK_GROUP_INVALID.
+    let offer = sub.offer(None).await;
+    let tasks = json!([
+        command_task("bad.a", &offer, "true", None),
+        command_task("bad.b", &offer, "true", None)
+    ]);
+    launch_group(
+        &ml,
+        &sub,
+        &offer,
+        default_executor("bad.executor", 0.0),
+        tasks,
+    )
+    .await;
+    for id in ["bad.a", "bad.b"] {
+        let e = sub.status(id, TaskState::Error).await;
+        assert_eq!(reason(&e), Some("REASON_TASK_GROUP_INVALID"), "{e:?}");
+        assert!(
+            e.message
+                .as_deref()
+                .is_some_and(|m| m.contains("uses no disk")),
+            "{e:?}"
+        );
+    }
+
+    // A valid group: one executor, a process per task in the executor's sandbox.
+    let offer = sub.offer(None).await;
+    let app = command_task(
+        "pod.app",
+        &offer,
+        "echo $MESOS_EXECUTOR_ID > executor; pwd > where; exec sleep 1000",
+        None,
+    );
+    let side = command_task(
+        "pod.side",
+        &offer,
+        &format!(
+            "while [ ! -e {} ]; do sleep 0.05; done; exit 2",
+            go.display()
+        ),
+        None,
+    );
+    launch_group(
+        &ml,
+        &sub,
+        &offer,
+        default_executor("pod.executor", 10.0),
+        json!([app, side]),
+    )
+    .await;
+    for id in ["pod.app", "pod.side"] {
+        let s = expect_and_ack(&ml, &mut sub, id, TaskState::Starting).await;
+        assert_eq!(
+            s.executor_id.map(|e| e.value).as_deref(),
+            Some("pod.executor")
+        );
+        expect_and_ack(&ml, &mut sub, id, TaskState::Running).await;
+    }
+    let state = ml.get("/state").await;
+    let used = &state["slaves"][0]["used_resources"];
+    assert_eq!(used["cpus"], 0.3, "executor and tasks: {used}");
+    assert_eq!(used["disk"], 10.0);
+    let tasks = state["frameworks"][0]["tasks"]
+        .as_array()
+        .expect("tasks")
+        .clone();
+    assert!(
+        tasks.iter().all(|t| t["executor_id"] == "pod.executor"),
+        "{tasks:?}"
+    );
+    let runs = ml.data().join(format!(
+        "agents/{}/frameworks/{}/executors/pod.executor/runs/latest/tasks/pod.app",
+        offer.agent_id.value, sub.framework_id
+    ));
+    let executor_id = common::eventually(WAIT, "the task's files", || async {
+        std::fs::read_to_string(runs.join("executor"))
+            .ok()
+            .filter(|s| s.ends_with('\n'))
+    })
+    .await;
+    assert_eq!(executor_id.trim(), "pod.executor");
+
+    // One task fails: the executor kills the other, then exits.
+    std::fs::write(&go, "").expect("go");
+    let failed = expect_and_ack(&ml, &mut sub, "pod.side", TaskState::Failed).await;
+    assert_eq!(
+        failed.message.as_deref(),
+        Some("Command exited with status 2")
+    );
+    expect_and_ack(&ml, &mut sub, "pod.app", TaskState::Killed).await;
+    executor_failure(&mut sub, "pod.executor").await;
+    common::eventually(WAIT, "the group's resources back", || async {
+        let state = ml.get("/state").await;
+        (state["slaves"][0]["used_resources"]["cpus"] == 0.0).then_some(())
+    })
+    .await;
+
+    // A KILL of one task of a group kills the whole group.
+    let offer = sub.offer(None).await;
+    let tasks = json!([
+        command_task("pod2.a", &offer, "exec sleep 1000", None),
+        command_task("pod2.b", &offer, "exec sleep 1000", None)
+    ]);
+    launch_group(
+        &ml,
+        &sub,
+        &offer,
+        default_executor("pod2.executor", 10.0),
+        tasks,
+    )
+    .await;
+    for id in ["pod2.a", "pod2.b"] {
+        expect_and_ack(&ml, &mut sub, id, TaskState::Starting).await;
+        expect_and_ack(&ml, &mut sub, id, TaskState::Running).await;
+    }
+    let kill = json!({"type": "KILL", "framework_id": sub.fw(),
+        "kill": {"task_id": {"value": "pod2.a"}}});
+    assert_eq!(ml.post(&kill, Some(&sub.stream_id)).await.0, 202);
+    expect_and_ack(&ml, &mut sub, "pod2.a", TaskState::Killed).await;
+    expect_and_ack(&ml, &mut sub, "pod2.b", TaskState::Killed).await;
+    executor_failure(&mut sub, "pod2.executor").await;
 }

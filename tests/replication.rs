@@ -24,6 +24,7 @@ async fn writes_through_a_follower_are_read_back_from_every_node() {
         .create_app(CreateAppRequest {
             definition_json: app_json("/grpc/web"),
             request_id: String::new(),
+            force: true,
         })
         .await
         .expect("gRPC create through a follower")
@@ -98,6 +99,7 @@ async fn writes_through_a_follower_are_read_back_from_every_node() {
             expected_revision: 1,
             request_id: String::new(),
             create_if_missing: false,
+            force: true,
         })
         .await
         .expect("gRPC update through a follower")

@@ -65,6 +65,7 @@ async fn wiped_node_rejoins_through_a_snapshot() {
             .create_app(CreateAppRequest {
                 definition_json: common::app_json(&app),
                 request_id: String::new(),
+                force: true,
             })
             .await
             .unwrap_or_else(|s| panic!("creating {app}: {s:?}"));

@@ -3,10 +3,11 @@
 
 use super::{Api, ApiError};
 use crate::state::app::{AppInput, parse_app};
-use crate::state::ids::RequestId;
+use crate::state::ids::{DeploymentId, RequestId};
 use crate::state::model::{AppRecord, Condition, Instance};
 use crate::state::path::PathId;
-use crate::state::{Command, Outcome, PutMode, Rejection, State};
+use crate::state::time::Timestamp;
+use crate::state::{Command, Deploy, Outcome, PutMode, Rejection, State};
 use serde_json::{Value, json};
 
 /// How often an update retries its internal compare-and-set when a concurrent write moved the
@@ -103,10 +104,33 @@ pub fn path_id(raw: &str) -> Result<PathId, ApiError> {
         .map_err(|e| ApiError::BadRequest(format!("invalid app id '{raw}': {e}")))
 }
 
-fn expect_app(outcome: Outcome) -> Result<(AppRecord, bool), ApiError> {
+/// A committed app write: the app as stored, whether it was created, and its deployment.
+pub struct Written {
+    pub app: AppRecord,
+    pub created: bool,
+    pub deployment: DeploymentId,
+}
+
+fn expect_app(outcome: Outcome) -> Result<Written, ApiError> {
     match outcome {
-        Outcome::App { app, created } => Ok((app, created)),
+        Outcome::App {
+            app,
+            created,
+            deployment,
+        } => Ok(Written {
+            app,
+            created,
+            deployment,
+        }),
         other => Err(ApiError::Internal(format!("unexpected outcome {other:?}"))),
+    }
+}
+
+/// A fresh deployment for a change; `force` cancels the deployments that hold its apps.
+pub fn deploy(force: bool) -> Deploy {
+    Deploy {
+        id: DeploymentId(uuid::Uuid::new_v4().to_string()),
+        force,
     }
 }
 
@@ -115,7 +139,8 @@ pub async fn create(
     api: &Api,
     body: &[u8],
     request_id: Option<RequestId>,
-) -> Result<AppRecord, ApiError> {
+    force: bool,
+) -> Result<Written, ApiError> {
     let app = parse_app(body, AppInput::Create)?;
     let outcome = api
         .propose(
@@ -124,10 +149,11 @@ pub async fn create(
                 app: Box::new(app),
                 expected_revision: None,
                 mode: PutMode::Create,
+                deploy: deploy(force),
             },
         )
         .await?;
-    Ok(expect_app(outcome)?.0)
+    expect_app(outcome)
 }
 
 /// How an update treats the stored app.
@@ -139,6 +165,8 @@ pub struct UpdateOptions {
     /// The caller's optimistic-concurrency check, when it made one.
     pub expected_revision: Option<u64>,
     pub request_id: Option<RequestId>,
+    /// Cancel the deployments that hold the app instead of being refused (`?force=true`).
+    pub force: bool,
 }
 
 /// PUT/PATCH: updates (or creates) an app. Returns the stored app and whether it was created.
@@ -152,7 +180,7 @@ pub async fn update(
     id: &PathId,
     body: &[u8],
     options: UpdateOptions,
-) -> Result<(AppRecord, bool), ApiError> {
+) -> Result<Written, ApiError> {
     let mode = if options.create_if_missing {
         PutMode::Upsert
     } else {
@@ -164,6 +192,7 @@ pub async fn update(
             app: Box::new(app),
             expected_revision: options.expected_revision,
             mode,
+            deploy: deploy(options.force),
         };
         return expect_app(api.propose(options.request_id, command).await?);
     }
@@ -190,6 +219,7 @@ pub async fn update(
             app: Box::new(app),
             expected_revision: expected,
             mode,
+            deploy: deploy(options.force),
         };
         match api.propose(options.request_id.clone(), command).await {
             Err(ApiError::Rejected(Rejection::RevisionConflict { .. }))
@@ -202,26 +232,42 @@ pub async fn update(
     }
 }
 
-/// DELETE: removes an app and its version history. Returns the revision it had and the time.
+/// A committed deletion: the revision the app had, the time, and the deployment stopping it.
+pub struct Deleted {
+    pub revision: u64,
+    pub version: Timestamp,
+    pub deployment: DeploymentId,
+}
+
+/// DELETE: removes an app and its version history; its instances are killed by a deployment.
 pub async fn delete(
     api: &Api,
     id: &PathId,
     expected_revision: Option<u64>,
     request_id: Option<RequestId>,
-) -> Result<(u64, crate::state::time::Timestamp), ApiError> {
+    force: bool,
+) -> Result<Deleted, ApiError> {
     let outcome = api
         .propose(
             request_id,
             Command::DeleteApp {
                 id: id.clone(),
                 expected_revision,
+                deploy: deploy(force),
             },
         )
         .await?;
     match outcome {
         Outcome::AppDeleted {
-            revision, version, ..
-        } => Ok((revision, version)),
+            revision,
+            version,
+            deployment,
+            ..
+        } => Ok(Deleted {
+            revision,
+            version,
+            deployment,
+        }),
         other => Err(ApiError::Internal(format!("unexpected outcome {other:?}"))),
     }
 }

@@ -70,12 +70,13 @@ impl ApiError {
             | ApiError::ForwardedToFollower(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::LeaderUnreachable { .. } => StatusCode::BAD_GATEWAY,
             ApiError::MaybeCommitted(_) => StatusCode::GATEWAY_TIMEOUT,
-            ApiError::Rejected(Rejection::AppExists(_) | Rejection::RevisionConflict { .. }) => {
-                StatusCode::CONFLICT
-            }
-            ApiError::Rejected(Rejection::AppNotFound(_)) | ApiError::NotFound(_) => {
-                StatusCode::NOT_FOUND
-            }
+            ApiError::Rejected(
+                Rejection::AppExists(_)
+                | Rejection::RevisionConflict { .. }
+                | Rejection::AppLocked { .. },
+            ) => StatusCode::CONFLICT,
+            ApiError::Rejected(Rejection::AppNotFound(_) | Rejection::DeploymentNotFound(_))
+            | ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Rejected(Rejection::Invalid(_)) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::BadInput(AppInputError::InvalidJson { .. }) | ApiError::BadRequest(_) => {
                 StatusCode::BAD_REQUEST
@@ -94,8 +95,14 @@ impl ApiError {
         }
     }
 
-    /// Marathon's error body: `{"message": …}`, with `details` for invalid input.
+    /// Marathon's error body: `{"message": …}`, with `details` for invalid input and the
+    /// blocking `deployments` for a locked app.
     pub fn body(&self) -> serde_json::Value {
+        if let ApiError::Rejected(Rejection::AppLocked { deployments, .. }) = self {
+            let ids: Vec<serde_json::Value> =
+                deployments.iter().map(|d| json!({ "id": d.0 })).collect();
+            return json!({ "message": self.to_string(), "deployments": ids });
+        }
         match self.details() {
             Some(details) => json!({ "message": self.to_string(), "details": details }),
             None => json!({ "message": self.to_string() }),
@@ -127,16 +134,20 @@ impl From<ApiError> for tonic::Status {
             | ApiError::LeaderUnreachable { .. } => Code::Unavailable,
             ApiError::MaybeCommitted(_) => Code::DeadlineExceeded,
             ApiError::Rejected(Rejection::AppExists(_)) => Code::AlreadyExists,
-            ApiError::Rejected(Rejection::AppNotFound(_)) | ApiError::NotFound(_) => Code::NotFound,
+            ApiError::Rejected(Rejection::AppNotFound(_) | Rejection::DeploymentNotFound(_))
+            | ApiError::NotFound(_) => Code::NotFound,
             ApiError::Rejected(Rejection::RevisionConflict { .. }) => Code::Aborted,
+            ApiError::Rejected(Rejection::AppLocked { .. }) => Code::FailedPrecondition,
             ApiError::Rejected(Rejection::Invalid(_))
             | ApiError::BadInput(_)
             | ApiError::BadRequest(_) => Code::InvalidArgument,
             ApiError::Internal(_) => Code::Internal,
         };
-        let message = match e.details() {
-            Some(_) => e.body().to_string(),
-            None => e.to_string(),
+        let message = match (&e, e.details()) {
+            (ApiError::Rejected(Rejection::AppLocked { .. }), _) | (_, Some(_)) => {
+                e.body().to_string()
+            }
+            _ => e.to_string(),
         };
         tonic::Status::new(code, message)
     }

@@ -65,6 +65,8 @@ async fn write(channel: Channel, id: String, n: u64) -> Result<(), tonic::Status
             expected_revision: 0,
             request_id: String::new(),
             create_if_missing: true,
+            // Back-to-back writes of one app: each cancels the deployment of the last.
+            force: true,
         })
         .await
         .map(drop)

@@ -50,7 +50,12 @@ pub enum ClusterCommand {
 #[derive(Debug, Subcommand)]
 pub enum AppCommand {
     /// Creates an app from a Marathon app definition (JSON file, or - for stdin).
-    Create { file: PathBuf },
+    Create {
+        file: PathBuf,
+        /// Cancel deployments that hold the app instead of failing.
+        #[arg(long)]
+        force: bool,
+    },
     /// Shows one app.
     Show {
         id: String,
@@ -72,12 +77,18 @@ pub enum AppCommand {
         /// Refuse unless the stored revision is this one.
         #[arg(long)]
         expected_revision: Option<u64>,
+        /// Cancel deployments that hold the app instead of failing.
+        #[arg(long)]
+        force: bool,
     },
     /// Deletes an app.
     Delete {
         id: String,
         #[arg(long)]
         expected_revision: Option<u64>,
+        /// Cancel deployments that hold the app instead of failing.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -220,11 +231,12 @@ pub async fn run_cluster(
 
 pub async fn run_app(client: &Client, command: AppCommand, json: bool) -> anyhow::Result<()> {
     match command {
-        AppCommand::Create { file } => {
+        AppCommand::Create { file, force } => {
             let definition_json = read_file(&file)?;
             let request = CreateAppRequest {
                 definition_json,
                 request_id: uuid::Uuid::new_v4().to_string(),
+                force,
             };
             let app = call!(client, AppServiceClient, create_app, request)?;
             print_app(&app, json)?;
@@ -251,6 +263,7 @@ pub async fn run_app(client: &Client, command: AppCommand, json: bool) -> anyhow
             id,
             file,
             expected_revision,
+            force,
         } => {
             let request = UpdateAppRequest {
                 id,
@@ -258,6 +271,7 @@ pub async fn run_app(client: &Client, command: AppCommand, json: bool) -> anyhow
                 expected_revision: expected_revision.unwrap_or(0),
                 request_id: uuid::Uuid::new_v4().to_string(),
                 create_if_missing: expected_revision.is_none(),
+                force,
             };
             let app = call!(client, AppServiceClient, update_app, request)?;
             print_app(&app, json)?;
@@ -265,14 +279,19 @@ pub async fn run_app(client: &Client, command: AppCommand, json: bool) -> anyhow
         AppCommand::Delete {
             id,
             expected_revision,
+            force,
         } => {
             let request = DeleteAppRequest {
                 id,
                 expected_revision: expected_revision.unwrap_or(0),
                 request_id: uuid::Uuid::new_v4().to_string(),
+                force,
             };
             let r = call!(client, AppServiceClient, delete_app, request)?;
-            println!("deleted {} (revision {})", r.id, r.revision);
+            println!(
+                "deleted {} (revision {}); deployment {}",
+                r.id, r.revision, r.deployment_id
+            );
         }
     }
     Ok(())

@@ -1,5 +1,6 @@
 //! The allocator's decisions, as pure functions: how long a refusal lasts, whether a refusal
-//! still withholds an agent, and which framework gets each agent's free resources this cycle.
+//! still withholds an agent, and which framework (and role) gets which of each agent's free
+//! resources this cycle.
 
 use super::resources::Resources;
 use crate::mesos::Filters;
@@ -50,6 +51,17 @@ pub struct Candidate<'a> {
     pub wants_offers: bool,
     /// Refusals by agent index.
     pub refusals: &'a HashMap<usize, Refusal>,
+    /// Its roles, each offered separately (`*` for a framework without one).
+    pub roles: &'a [String],
+}
+
+/// One offer this cycle.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Allocation {
+    pub agent: usize,
+    pub framework: usize,
+    pub role: String,
+    pub resources: Resources,
 }
 
 /// Mesos' minimum allocatable resources: an agent with less free is not offered.
@@ -57,35 +69,54 @@ pub fn allocatable(free: &Resources) -> bool {
     free.scalar("cpus") >= 0.01 || free.scalar("mem") >= 32.0
 }
 
-/// One offer per agent with allocatable free resources, to the first framework (starting at
-/// `rotation`, and moving on after each offer so agents spread) that wants offers and does not
-/// withhold that agent. Returns `(agent index, framework index)` pairs.
+/// Offers of each agent's free resources, one per (framework, role): unreserved resources go to
+/// the first framework (starting at `rotation`, moving on after each agent so agents spread)
+/// that wants offers and does not withhold them; resources reserved for a role go, with them or
+/// alone, to a framework of that role (or a sub-role). An offer must be allocatable.
 pub fn allocate(
     free: &[Resources],
     frameworks: &[Candidate<'_>],
     rotation: usize,
     now: Instant,
-) -> Vec<(usize, usize)> {
+) -> Vec<Allocation> {
     let mut out = Vec::new();
     if frameworks.is_empty() {
         return out;
     }
     let mut next = rotation % frameworks.len();
     for (agent, available) in free.iter().enumerate() {
-        if !allocatable(available) {
-            continue;
-        }
+        let mut remaining = available.clone();
+        let start = next;
+        let mut moved_on = false;
         for step in 0..frameworks.len() {
-            let fw = (next + step) % frameworks.len();
-            let c = &frameworks[fw];
-            let withheld = c
-                .refusals
-                .get(&agent)
-                .is_some_and(|r| r.withholds(available, now));
-            if c.wants_offers && !withheld {
-                out.push((agent, fw));
-                next = (fw + 1) % frameworks.len();
+            if remaining.is_empty() {
                 break;
+            }
+            let fw = (start + step) % frameworks.len();
+            let c = &frameworks[fw];
+            if !c.wants_offers {
+                continue;
+            }
+            for role in c.roles {
+                let offer = remaining.offerable_to(role);
+                let withheld = c
+                    .refusals
+                    .get(&agent)
+                    .is_some_and(|r| r.withholds(&offer, now));
+                if !allocatable(&offer) || withheld {
+                    continue;
+                }
+                remaining = remaining.subtract(&offer);
+                out.push(Allocation {
+                    agent,
+                    framework: fw,
+                    role: role.clone(),
+                    resources: offer,
+                });
+                if !moved_on {
+                    moved_on = true;
+                    next = (fw + 1) % frameworks.len();
+                }
             }
         }
     }
@@ -156,9 +187,11 @@ mod tests {
             bag("cpus:0.001"),
             bag(""),
         ];
+        let star = ["*".to_owned()];
         let want = |wants_offers, refusals| Candidate {
             wants_offers,
             refusals,
+            roles: &star,
         };
         let (none, refuses) = (&none, &refuses_agent0);
         type Case<'a> = (Vec<Candidate<'a>>, usize, Vec<(usize, usize)>);
@@ -188,7 +221,56 @@ mod tests {
             ),
         ];
         for (fws, rotation, expected) in table {
-            assert_eq!(allocate(&free, &fws, rotation, now), expected, "{fws:?}");
+            let got: Vec<(usize, usize)> = allocate(&free, &fws, rotation, now)
+                .into_iter()
+                .map(|a| (a.agent, a.framework))
+                .collect();
+            assert_eq!(got, expected, "{fws:?}");
         }
+    }
+
+    #[test]
+    fn reserved_resources_go_to_their_role_only() {
+        let now = Instant::now();
+        let none = HashMap::new();
+        let mut reserved = crate::mesos::Resource::scalar("cpus", 1.0);
+        reserved.role = Some("apps".into());
+        let mut reserved_mem = crate::mesos::Resource::scalar("mem", 64.0);
+        reserved_mem.role = Some("apps".into());
+        let mut list = parse_resources("cpus:2;mem:1024").unwrap_or_default();
+        list.extend([reserved, reserved_mem]);
+        let free = [Resources::from_wire(&list).unwrap_or_default()];
+        let (star, apps) = (["*".to_owned()], ["apps".to_owned()]);
+        let c = |roles| Candidate {
+            wants_offers: true,
+            refusals: &none,
+            roles,
+        };
+        // The "*" framework comes first: it gets the unreserved part; "apps" the reservation.
+        let got = allocate(&free, &[c(&star), c(&apps)], 0, now);
+        let summary: Vec<(usize, &str, f64, f64)> = got
+            .iter()
+            .map(|a| {
+                let r = &a.resources;
+                (
+                    a.framework,
+                    a.role.as_str(),
+                    r.unreserved().scalar("cpus"),
+                    r.scalar("cpus"),
+                )
+            })
+            .collect();
+        assert_eq!(summary, [(0, "*", 2.0, 2.0), (1, "apps", 0.0, 1.0)]);
+        // "apps" first: it gets both in one offer, and "*" nothing.
+        let got = allocate(&free, &[c(&star), c(&apps)], 1, now);
+        assert_eq!(got.len(), 1);
+        assert_eq!(
+            (got[0].framework, got[0].resources.scalar("cpus")),
+            (1, 3.0)
+        );
+        // Nobody of role "apps": the reservation stays unoffered.
+        let got = allocate(&free, &[c(&star)], 0, now);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].resources, free[0].unreserved());
     }
 }

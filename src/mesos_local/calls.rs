@@ -6,9 +6,9 @@ use super::launch::{self, Rejection};
 use super::master::{CallRefused, DEFAULT_KILL_GRACE, Master, Reach, Task, now_secs};
 use super::resources::Resources;
 use crate::mesos::{
-    Accept, Acknowledge, AgentId, CallBody, Decline, Event, FrameworkCapability, FrameworkId, Kill,
-    OfferOperation, Reason, Reconcile, TaskId, TaskInfo, TaskSource, TaskState, TaskStatus,
-    UpdateFramework, is_terminal,
+    Accept, Acknowledge, AgentId, CallBody, Decline, Event, FrameworkId, Kill, OfferOperation,
+    Reason, Reconcile, TaskId, TaskInfo, TaskSource, TaskState, TaskStatus, UpdateFramework,
+    is_terminal,
 };
 use std::time::{Duration, Instant};
 
@@ -166,20 +166,15 @@ impl Master {
                         }
                     }
                 }
-                OfferOperation::LaunchGroup(group) => {
-                    for task in &group.task_group.tasks {
-                        let rejection = Rejection {
-                            state: TaskState::Error,
-                            reason: Reason::TASK_GROUP_INVALID,
-                            message: "LAUNCH_GROUP is not supported by mesos-local yet".into(),
-                        };
-                        self.reject(framework, task, rejection);
-                    }
-                }
-                other => {
-                    tracing::warn!(framework_id = %framework, operation = other.kind(),
-                        "offer operation not supported by mesos-local yet; ignored");
-                }
+                OfferOperation::LaunchGroup(group) => self.launch_group(
+                    framework,
+                    agent,
+                    *group,
+                    op.id.is_some(),
+                    &mut pool,
+                    &mut launched,
+                ),
+                other => self.apply_operation(framework, agent, &mut pool, op.id, &other),
             }
         }
         let duration = refuse_duration(accept.filters.as_ref(), self.settings.allocation_interval);
@@ -216,7 +211,12 @@ impl Master {
 
     /// A master-generated terminal update for a task that never became one: no uuid, not
     /// retried, not acknowledged.
-    fn reject(&mut self, framework: &FrameworkId, task: &TaskInfo, rejection: Rejection) {
+    pub(super) fn reject(
+        &mut self,
+        framework: &FrameworkId,
+        task: &TaskInfo,
+        rejection: Rejection,
+    ) {
         tracing::info!(framework_id = %framework, task_id = %task.task_id,
             message = %rejection.message, "task not launched");
         let mut status = TaskStatus::new(task.task_id.clone(), rejection.state);
@@ -231,9 +231,6 @@ impl Master {
         let Some(fw) = self.frameworks.get(framework) else {
             return;
         };
-        let killing_state = fw
-            .info
-            .has_capability(FrameworkCapability::TaskKillingState);
         let Some(task) = fw.tasks.get(&kill.task_id) else {
             let answer = self.unknown_task(framework, &kill.task_id, kill.agent_id.as_ref());
             return self.send(
@@ -252,31 +249,7 @@ impl Master {
             .map_or(DEFAULT_KILL_GRACE, |g| {
                 Duration::from_nanos(g.nanoseconds.max(0) as u64)
             });
-        if let Some(p) = &task.process {
-            let _ = p.kill.try_send(grace);
-        }
-        // A simulated task, or one still fetching its URIs, has no process to wait for.
-        let no_process = task.process.is_none();
-        if killing_state && task.state != TaskState::Killing {
-            self.update(
-                framework,
-                &kill.task_id,
-                TaskState::Killing,
-                None,
-                None,
-                None,
-            );
-        }
-        if no_process {
-            self.update(
-                framework,
-                &kill.task_id,
-                TaskState::Killed,
-                None,
-                Some("Command killed".into()),
-                None,
-            );
-        }
+        self.kill_task(framework, &kill.task_id, grace);
     }
 
     fn acknowledge(&mut self, framework: &FrameworkId, ack: Acknowledge) {

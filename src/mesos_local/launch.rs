@@ -1,6 +1,7 @@
 //! The master's and agent's checks of an ACCEPT's LAUNCH, as pure functions: the offer set, each
 //! task against what is left of the offers, what the agent cannot run, and the task's environment.
 
+use super::checks;
 use super::resources::Resources;
 use crate::mesos::{
     AgentId, EnvVariableType, FrameworkId, OfferId, Reason, TaskId, TaskInfo, TaskState,
@@ -94,6 +95,36 @@ pub fn check_task(
             "The `id` field cannot be set on LAUNCH operations",
         ));
     }
+    check_identity(task, agent, id_taken)?;
+    match (&task.command, &task.executor) {
+        (Some(_), None) => {}
+        (None, Some(_)) => {
+            return Err(Rejection::invalid(
+                "Custom executors are not supported by mesos-local yet",
+            ));
+        }
+        _ => {
+            return Err(Rejection::invalid(
+                "Task should have at least one (but not both) of CommandInfo or ExecutorInfo present",
+            ));
+        }
+    }
+    check_policies(task)?;
+    let wanted = task_resources(task)?;
+    if !pool.contains(&wanted) {
+        return Err(Rejection::invalid(format!(
+            "Total resources {wanted} required by task and its executor is more than available {pool}"
+        )));
+    }
+    Ok(wanted)
+}
+
+/// A task's id (usable, not taken), agent, and that it uses resources.
+pub fn check_identity(
+    task: &TaskInfo,
+    agent: &AgentId,
+    id_taken: impl Fn(&TaskId) -> bool,
+) -> Result<(), Rejection> {
     if let Some(why) = task_id_problem(task.task_id.as_str()) {
         return Err(Rejection::invalid(format!(
             "TaskID '{}' is invalid: {why}",
@@ -115,19 +146,11 @@ pub fn check_task(
     if task.resources.is_empty() {
         return Err(Rejection::invalid("Task uses no resources"));
     }
-    match (&task.command, &task.executor) {
-        (Some(_), None) => {}
-        (None, Some(_)) => {
-            return Err(Rejection::invalid(
-                "Custom executors are not supported by mesos-local yet",
-            ));
-        }
-        _ => {
-            return Err(Rejection::invalid(
-                "Task should have at least one (but not both) of CommandInfo or ExecutorInfo present",
-            ));
-        }
-    }
+    Ok(())
+}
+
+/// A task's kill policy, health check and check.
+pub fn check_policies(task: &TaskInfo) -> Result<(), Rejection> {
     if task
         .kill_policy
         .and_then(|k| k.grace_period)
@@ -137,14 +160,26 @@ pub fn check_task(
             "Task's 'kill_policy.grace_period' must be non-negative",
         ));
     }
-    let wanted = Resources::from_wire(&task.resources)
-        .map_err(|e| Rejection::invalid(format!("Task uses invalid resources: {e}")))?;
-    if !pool.contains(&wanted) {
-        return Err(Rejection::invalid(format!(
-            "Total resources {wanted} required by task and its executor is more than available {pool}"
-        )));
+    check_probes(task)
+}
+
+/// A task's resources, readable by mesos-local.
+pub fn task_resources(task: &TaskInfo) -> Result<Resources, Rejection> {
+    Resources::from_wire(&task.resources)
+        .map_err(|e| Rejection::invalid(format!("Task uses invalid resources: {e}")))
+}
+
+/// The master's checks of a task's health check and check.
+pub fn check_probes(task: &TaskInfo) -> Result<(), Rejection> {
+    if let Some(h) = &task.health_check {
+        checks::health_spec(h)
+            .map_err(|e| Rejection::invalid(format!("Task uses invalid health check: {e}")))?;
     }
-    Ok(wanted)
+    if let Some(c) = &task.check {
+        checks::check_spec(c)
+            .map_err(|e| Rejection::invalid(format!("Task uses invalid check: {e}")))?;
+    }
+    Ok(())
 }
 
 /// Why the agent cannot start a valid task (it fails with REASON_CONTAINER_LAUNCH_FAILED). A

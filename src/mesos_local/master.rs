@@ -4,18 +4,21 @@
 
 pub(super) use super::agent::{Agent, Reach};
 use super::allocation::Refusal;
+use super::checks::Observation;
 use super::operator::{AdminCommand, AdminError, LaunchRecord};
+use super::probing::{MAX_PROBES, ProbeKey, TaskProbes};
 use super::process::{Outcome, ProcessGroups};
 use super::resources::Resources;
 use super::simulated::Due;
 use crate::mesos::{
-    Address, AgentId, Call, ErrorEvent, Event, FrameworkCapability, FrameworkId, FrameworkInfo,
-    MasterCapability, MasterInfo, OfferId, Subscribe, Subscribed, TaskId, TaskInfo, TaskState,
-    TaskStatus,
+    Address, AgentId, Call, CheckStatusInfo, ErrorEvent, Event, ExecutorId, ExecutorInfo,
+    FrameworkCapability, FrameworkId, FrameworkInfo, MasterCapability, MasterInfo, OfferId,
+    Subscribe, Subscribed, TaskId, TaskInfo, TaskState, TaskStatus,
 };
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -98,6 +101,12 @@ pub(super) enum Input {
         framework: FrameworkId,
         task: TaskId,
         result: Result<(), String>,
+    },
+    /// A health check's or check's probe ended.
+    Probed {
+        key: ProbeKey,
+        observation: Observation,
+        detail: String,
     },
     /// An operator's request through `/admin`.
     Admin {
@@ -203,6 +212,23 @@ pub(super) struct Task {
     pub process: Option<ProcessRef>,
     /// Where its command runs; none for simulated tasks.
     pub sandbox: Option<PathBuf>,
+    /// Its health check and check while it runs a process.
+    pub probes: Option<Box<TaskProbes>>,
+    /// The check's latest result, carried by every later status.
+    pub check_status: Option<CheckStatusInfo>,
+    /// Killed by its failing health check: its terminal status says `healthy: false`.
+    pub health_killed: bool,
+    /// The default executor of its task group; none for a command task (its own executor).
+    pub executor: Option<ExecutorId>,
+}
+
+impl Task {
+    /// The executor its statuses name: the group's, or the command executor's (the task id).
+    pub fn executor_id(&self) -> ExecutorId {
+        self.executor
+            .clone()
+            .unwrap_or_else(|| ExecutorId::new(self.info.task_id.as_str()))
+    }
 }
 
 pub(super) struct Framework {
@@ -216,11 +242,35 @@ pub(super) struct Framework {
     pub refusals: HashMap<usize, Refusal>,
     pub tasks: BTreeMap<TaskId, Task>,
     pub completed: VecDeque<Task>,
+    /// Running default executors of task groups, by agent and executor id.
+    pub executors: BTreeMap<(usize, ExecutorId), Executor>,
+}
+
+/// A default executor running a task group (and any group launched onto it later). It holds its
+/// own resources until its last task ends.
+pub(super) struct Executor {
+    pub info: ExecutorInfo,
+    pub resources: Resources,
+    pub tasks: Vec<TaskId>,
+    /// Where its tasks' sandboxes are; none on simulated agents.
+    pub sandbox: Option<PathBuf>,
+    /// Set once one of its tasks failed or was killed: it is killing the others.
+    pub killing: bool,
 }
 
 impl Framework {
     pub fn id(&self) -> FrameworkId {
         self.info.id.clone().unwrap_or_else(|| FrameworkId::new(""))
+    }
+
+    /// The roles it is offered resources for: `roles` with MULTI_ROLE, else `role`, else `*`.
+    pub fn roles(&self) -> Vec<String> {
+        let multi_role = self.info.has_capability(FrameworkCapability::MultiRole);
+        match (&self.info.role, multi_role) {
+            _ if multi_role && !self.info.roles.is_empty() => self.info.roles.clone(),
+            (Some(role), _) => vec![role.clone()],
+            (None, _) => vec!["*".to_owned()],
+        }
     }
 
     pub fn partition_aware(&self) -> bool {
@@ -255,6 +305,13 @@ pub(super) struct Master {
     pub due_paused_until: Option<Instant>,
     /// The latest launches, for `GET /admin/launches`.
     pub launches: VecDeque<LaunchRecord>,
+    /// Due health-check and check probes, by deadline (then order of scheduling).
+    pub probe_queue: BTreeMap<(Instant, u64), ProbeKey>,
+    pub probe_seq: u64,
+    /// Counts task launches that have probes, to tell a task's probes from an earlier task's.
+    pub probe_runs: u64,
+    /// Bounds the probes running at once.
+    pub probe_slots: Arc<tokio::sync::Semaphore>,
     /// For task supervisors to report to this loop.
     pub inputs: mpsc::Sender<Input>,
     pub tracker: TaskTracker,
@@ -296,6 +353,10 @@ impl Master {
             due: VecDeque::new(),
             due_paused_until: None,
             launches: VecDeque::new(),
+            probe_queue: BTreeMap::new(),
+            probe_seq: 0,
+            probe_runs: 0,
+            probe_slots: Arc::new(tokio::sync::Semaphore::new(MAX_PROBES)),
             inputs,
             tracker,
             cancel,
@@ -364,6 +425,11 @@ impl Master {
                 task,
                 result,
             } => self.fetched(&framework, &task, result),
+            Input::Probed {
+                key,
+                observation,
+                detail,
+            } => self.probed(key, observation, &detail),
             Input::Admin { command, reply } => {
                 let _ = reply.send(self.admin(command));
             }
@@ -462,6 +528,7 @@ impl Master {
                     refusals: HashMap::new(),
                     tasks: BTreeMap::new(),
                     completed: VecDeque::new(),
+                    executors: BTreeMap::new(),
                 };
                 tracing::info!(framework_id = %id, name = %fw.info.name, "framework subscribed");
                 self.frameworks.insert(id.clone(), fw);
@@ -608,11 +675,13 @@ pub(super) async fn run(mut master: Master, mut inputs: mpsc::Receiver<Input>) {
     retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let due = master.next_due();
+        let probe = master.next_probe();
         tokio::select! {
             biased;
             () = cancel.cancelled() => break,
             Some(input) = inputs.recv() => master.handle(input),
             () = sleep_until(due) => master.run_due(),
+            () = sleep_until(probe) => master.run_probes(),
             _ = allocation.tick() => {
                 master.check_subscriptions();
                 master.rescind_expired_offers();

@@ -2,30 +2,43 @@
 //! processes on this machine and speaks the real v1 scheduler HTTP API, reusing `mesos`' wire types.
 //!
 //! Layout: `spec` parses agent resources, attributes and domains, `agent` is an agent's record;
-//! `resources`, `allocation` and `launch` are pure decisions (arithmetic, offers and refusals,
-//! launch checks); `master` owns all mutable state in one loop, `calls` is its handling of each
-//! call, `offers` its offers and rescinds, `tasks` the agents' side of a task, `simulated` the
-//! agents that run no process, and `operator` the admin requests (agent reachability, removal,
-//! maintenance, ending simulated tasks); `fetch` copies a task's URIs into its sandbox; `process`
-//! runs and kills task processes; `view` renders `/state`; `http` and `admin` are the HTTP
-//! surface.
+//! `resources` (with `resource_keys`: reservations and volumes), `allocation`, `launch`,
+//! `groups`, `reservations` and `checks` are pure decisions (arithmetic, offers and refusals,
+//! launch and task group checks, RESERVE/UNRESERVE/CREATE/DESTROY, health verdicts); `master`
+//! owns all mutable state in one loop, `calls` is its handling of each call, `offers` its offers
+//! and rescinds, `tasks` the agents' side of a task, `updates` its reliable status updates and
+//! kills, `executors` the default executor of task groups, `volumes` the operations' effects and
+//! persistent volume directories, `probing` the one scheduler of health checks and checks (each
+//! probe run by `probe`), `simulated` the agents that run no process, and `operator` the admin
+//! requests (agent reachability, removal, maintenance, ending simulated tasks); `fetch` copies a
+//! task's URIs into its sandbox; `process` runs and kills task processes; `view` renders
+//! `/state`; `http` and `admin` are the HTTP surface.
 
 mod admin;
 mod agent;
 mod allocation;
 mod calls;
+mod checks;
+mod executors;
 mod fetch;
+mod groups;
 mod http;
 mod launch;
 mod master;
 mod offers;
 mod operator;
+mod probe;
+mod probing;
 mod process;
+mod reservations;
+mod resource_keys;
 mod resources;
 mod simulated;
 pub mod spec;
 mod tasks;
+mod updates;
 mod view;
+mod volumes;
 
 pub use master::{CallRefused, MasterHandle, Settings, Subscription};
 pub use spec::SpecError;

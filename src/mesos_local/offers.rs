@@ -1,11 +1,12 @@
-//! The master's offers: each allocation cycle turned into OFFERS events, outstanding offers
+//! The master's offers: each allocation cycle turned into OFFERS events (one per agent and
+//! framework role, reserved resources in the framework's reservation format), outstanding offers
 //! returned to their agents when used, declined or discarded, and rescinded when their resources
 //! are no longer the framework's to use (agent unreachable, removed, maintenance changed, offer
 //! timeout).
 
-use super::allocation::{self, Candidate};
+use super::allocation::{self, Allocation, Candidate};
 use super::master::{Master, OutstandingOffer};
-use super::resources::Resources;
+use super::resources::{Format, Resources};
 use crate::mesos::{
     Address, AllocationInfo, Event, FrameworkCapability, FrameworkId, Offer, OfferId, Offers,
     Rescind, Url,
@@ -101,24 +102,33 @@ impl Master {
                 }
             })
             .collect();
-        let pairs = {
+        let roles: Vec<Vec<String>> = self.frameworks.values().map(|f| f.roles()).collect();
+        let allocations = {
             let candidates: Vec<Candidate<'_>> = self
                 .frameworks
                 .values()
-                .map(|f| Candidate {
+                .zip(&roles)
+                .map(|(f, roles)| Candidate {
                     wants_offers: f.stream.is_some() && !f.suppressed,
                     refusals: &f.refusals,
+                    roles,
                 })
                 .collect();
             allocation::allocate(&free, &candidates, self.rotation, now)
         };
         self.rotation = self.rotation.wrapping_add(1);
         let mut by_framework: BTreeMap<usize, Vec<Offer>> = BTreeMap::new();
-        for (agent, fw) in pairs {
-            let (Some(framework_id), Some(resources)) = (ids.get(fw), free.get(agent)) else {
+        for a in allocations {
+            let Allocation {
+                agent,
+                framework: fw,
+                role,
+                resources,
+            } = a;
+            let Some(framework_id) = ids.get(fw) else {
                 continue;
             };
-            let Some(offer) = self.make_offer(framework_id, agent, resources.clone()) else {
+            let Some(offer) = self.make_offer(framework_id, agent, &role, resources) else {
                 continue;
             };
             by_framework.entry(fw).or_default().push(offer);
@@ -137,6 +147,7 @@ impl Master {
         &mut self,
         framework: &FrameworkId,
         agent: usize,
+        role: &str,
         resources: Resources,
     ) -> Option<Offer> {
         let id = OfferId::new(format!("{}-O{}", self.id, self.next_offer));
@@ -145,18 +156,19 @@ impl Master {
         let multi_role = info.is_some_and(|i| i.has_capability(FrameworkCapability::MultiRole));
         let refinement =
             info.is_some_and(|i| i.has_capability(FrameworkCapability::ReservationRefinement));
-        let role = info
-            .and_then(|i| i.roles.first().cloned().or_else(|| i.role.clone()))
-            .unwrap_or_else(|| "*".to_owned());
-        let allocation_info = multi_role.then(|| AllocationInfo { role: role.clone() });
+        let allocation_info = multi_role.then(|| AllocationInfo {
+            role: role.to_owned(),
+        });
+        let format = if refinement {
+            Format::Refined
+        } else {
+            Format::Legacy
+        };
         let wire: Vec<_> = resources
-            .to_wire()
+            .to_wire_as(format)
             .into_iter()
             .map(|mut r| {
                 r.allocation_info = allocation_info.clone();
-                if !refinement {
-                    r.role = Some("*".to_owned());
-                }
                 r
             })
             .collect();

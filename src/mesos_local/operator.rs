@@ -292,6 +292,8 @@ impl Master {
         }
         for fw in self.frameworks.values_mut() {
             fw.refusals.remove(&agent);
+            // Its default executors went with it.
+            fw.executors.retain(|(a, _), _| *a != agent);
         }
         tracing::info!(agent_id = %self.agents[agent].id, tasks = reported, "agent removed");
         reported

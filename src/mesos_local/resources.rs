@@ -1,6 +1,10 @@
-//! Resource arithmetic of the embedded master: a normalised bag of unreserved resources that
-//! adds, subtracts and compares, with scalars in Mesos' fixed point (thousandths).
+//! Resource arithmetic of the embedded master: a normalised bag of resources that adds,
+//! subtracts and compares, with scalars in Mesos' fixed point (thousandths). Each amount is kept
+//! under its name, reservation stack and persistent volume, so reserved resources and volumes
+//! only ever match themselves.
 
+pub use super::resource_keys::{Format, Key, PersistentVolume};
+use super::resource_keys::{key_of, wire};
 use crate::mesos::{Range, Resource, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -14,19 +18,22 @@ pub enum ResourceError {
     Invalid(String),
     #[error("resource '{0}' is given with two different types")]
     MixedTypes(String),
+    #[error("resource '{0}' has a reservation without a role")]
+    NoRole(String),
     #[error(
-        "resource '{0}' is reserved, a volume, revocable or shared; mesos-local does not support that yet"
+        "resource '{0}' is revocable, shared, from a disk source or an ephemeral volume; \
+         mesos-local does not support that"
     )]
     Unsupported(String),
 }
 
-/// Unreserved resources by name. Scalars are thousandths, as Mesos rounds them; ranges are kept
+/// Resources by [`Key`]. Scalars are thousandths, as Mesos rounds them; ranges are kept
 /// sorted and merged; an empty value is not stored, so equal bags compare equal.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Resources {
-    scalars: BTreeMap<String, i64>,
-    ranges: BTreeMap<String, Vec<(u64, u64)>>,
-    sets: BTreeMap<String, BTreeSet<String>>,
+    scalars: BTreeMap<Key, i64>,
+    ranges: BTreeMap<Key, Vec<(u64, u64)>>,
+    sets: BTreeMap<Key, BTreeSet<String>>,
 }
 
 fn milli(v: f64) -> i64 {
@@ -34,33 +41,25 @@ fn milli(v: f64) -> i64 {
 }
 
 impl Resources {
-    /// Reads resources as a framework or the agent config gives them. Allocation info and the
-    /// legacy `role: "*"` are ignored; anything reserved or special is refused.
+    /// Reads resources as a framework or the agent config gives them, in either reservation
+    /// format. Allocation info is ignored; revocable, shared and source disks are refused.
     pub fn from_wire(list: &[Resource]) -> Result<Resources, ResourceError> {
         let mut out = Resources::default();
         for r in list {
-            let special = r.reserved_role().is_some()
-                || r.disk
-                    .as_ref()
-                    .is_some_and(|d| d.persistence.is_some() || d.source.is_some())
-                || r.revocable.is_some()
-                || r.shared.is_some();
-            if special {
-                return Err(ResourceError::Unsupported(r.name.clone()));
-            }
-            let mut one = Resources::default();
+            let key = key_of(r)?;
             let name = r.name.clone();
+            let mut one = Resources::default();
             match &r.value {
                 Value::Scalar(v) if v.is_finite() && *v >= 0.0 => {
-                    one.scalars.insert(name.clone(), milli(*v));
+                    one.scalars.insert(key.clone(), milli(*v));
                 }
                 Value::Ranges(rs) if rs.iter().all(|x| x.begin <= x.end) => {
                     let rs = rs.iter().map(|x| (x.begin, x.end)).collect();
-                    one.ranges.insert(name.clone(), rs);
+                    one.ranges.insert(key.clone(), merge(rs));
                 }
                 Value::Set(items) => {
                     one.sets
-                        .insert(name.clone(), items.iter().cloned().collect());
+                        .insert(key.clone(), items.iter().cloned().collect());
                 }
                 Value::Text(_) => return Err(ResourceError::Text(name)),
                 Value::Scalar(_) | Value::Ranges(_) => return Err(ResourceError::Invalid(name)),
@@ -77,32 +76,40 @@ impl Resources {
     }
 
     fn kind_of(&self, name: &str) -> Option<u8> {
-        if self.scalars.contains_key(name) {
+        if self.scalars.keys().any(|k| k.name == name) {
             Some(0)
-        } else if self.ranges.contains_key(name) {
+        } else if self.ranges.keys().any(|k| k.name == name) {
             Some(1)
-        } else if self.sets.contains_key(name) {
+        } else if self.sets.keys().any(|k| k.name == name) {
             Some(2)
         } else {
             None
         }
     }
 
-    /// Unreserved wire resources, without allocation info.
+    /// Wire resources in the post-refinement format, without allocation info.
     pub fn to_wire(&self) -> Vec<Resource> {
+        self.to_wire_as(Format::Refined)
+    }
+
+    pub fn to_wire_as(&self, format: Format) -> Vec<Resource> {
         let mut out: Vec<Resource> = Vec::new();
-        for (name, v) in &self.scalars {
-            out.push(Resource::scalar(name, *v as f64 / 1000.0));
+        for (key, v) in &self.scalars {
+            out.push(wire(key, Value::Scalar(*v as f64 / 1000.0), format));
         }
-        for (name, rs) in &self.ranges {
+        for (key, rs) in &self.ranges {
             let rs = rs
                 .iter()
                 .map(|&(begin, end)| Range { begin, end })
                 .collect();
-            out.push(Resource::ranges(name, rs));
+            out.push(wire(key, Value::Ranges(rs), format));
         }
-        for (name, items) in &self.sets {
-            out.push(Resource::set(name, items.iter().cloned().collect()));
+        for (key, items) in &self.sets {
+            out.push(wire(
+                key,
+                Value::Set(items.iter().cloned().collect()),
+                format,
+            ));
         }
         out
     }
@@ -111,15 +118,22 @@ impl Resources {
         self.scalars.is_empty() && self.ranges.is_empty() && self.sets.is_empty()
     }
 
-    /// A scalar's value (0 when absent).
+    /// A scalar's value over all its reservations and volumes (0 when absent).
     pub fn scalar(&self, name: &str) -> f64 {
-        self.scalars.get(name).map_or(0.0, |v| *v as f64 / 1000.0)
+        let total: i64 = self
+            .scalars
+            .iter()
+            .filter(|(k, _)| k.name == name)
+            .map(|(_, v)| v)
+            .sum();
+        total as f64 / 1000.0
     }
 
-    /// Every value of a ranges resource, in order, at most `limit` of them.
+    /// Every value of a ranges resource (over all its reservations), in order, at most `limit`.
     pub fn range_values(&self, name: &str, limit: usize) -> Vec<u64> {
-        self.ranges
-            .get(name)
+        self.flatten()
+            .ranges
+            .get(&Key::plain(name))
             .into_iter()
             .flatten()
             .flat_map(|&(b, e)| b..=e)
@@ -127,19 +141,107 @@ impl Resources {
             .collect()
     }
 
-    pub fn add(&self, other: &Resources) -> Resources {
-        let mut out = self.clone();
-        for (name, v) in &other.scalars {
-            *out.scalars.entry(name.clone()).or_default() += v;
+    /// The same amounts by name only, reservations and volumes forgotten: for `/state` totals.
+    pub fn flatten(&self) -> Resources {
+        self.map_keys(|k| Key::plain(&k.name))
+    }
+
+    /// The resources for which `keep` holds.
+    pub fn filter(&self, keep: impl Fn(&Key) -> bool) -> Resources {
+        Resources {
+            scalars: self
+                .scalars
+                .iter()
+                .filter(|(k, _)| keep(k))
+                .map(|(k, v)| (k.clone(), *v))
+                .collect(),
+            ranges: self
+                .ranges
+                .iter()
+                .filter(|(k, _)| keep(k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            sets: self
+                .sets
+                .iter()
+                .filter(|(k, _)| keep(k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
         }
-        for (name, rs) in &other.ranges {
-            let mine = out.ranges.entry(name.clone()).or_default();
+    }
+
+    /// The same amounts under new keys, merged where keys meet.
+    pub fn map_keys(&self, f: impl Fn(&Key) -> Key) -> Resources {
+        let mut out = Resources::default();
+        for (k, v) in &self.scalars {
+            *out.scalars.entry(f(k)).or_default() += v;
+        }
+        for (k, rs) in &self.ranges {
+            let mine = out.ranges.entry(f(k)).or_default();
             mine.extend(rs.iter().copied());
             *mine = merge(std::mem::take(mine));
         }
-        for (name, items) in &other.sets {
+        for (k, items) in &self.sets {
             out.sets
-                .entry(name.clone())
+                .entry(f(k))
+                .or_default()
+                .extend(items.iter().cloned());
+        }
+        out.normalise()
+    }
+
+    pub fn unreserved(&self) -> Resources {
+        self.filter(|k| k.reservations.is_empty())
+    }
+
+    /// Reserved resources by the role that owns them.
+    pub fn by_role(&self) -> BTreeMap<String, Resources> {
+        let roles: BTreeSet<String> = self
+            .keys()
+            .filter_map(|k| k.role().map(str::to_owned))
+            .collect();
+        roles
+            .into_iter()
+            .map(|role| {
+                let mine = self.filter(|k| k.role() == Some(role.as_str()));
+                (role, mine)
+            })
+            .collect()
+    }
+
+    /// What a framework subscribed with `role` may be offered of these.
+    pub fn offerable_to(&self, role: &str) -> Resources {
+        self.filter(|k| k.offerable_to(role))
+    }
+
+    /// Every key present.
+    pub fn keys(&self) -> impl Iterator<Item = &Key> {
+        self.scalars
+            .keys()
+            .chain(self.ranges.keys())
+            .chain(self.sets.keys())
+    }
+
+    /// The persistent volumes among these, with the role that owns each.
+    pub fn volumes(&self) -> Vec<(String, PersistentVolume)> {
+        self.keys()
+            .filter_map(|k| Some((k.role()?.to_owned(), k.volume.clone()?)))
+            .collect()
+    }
+
+    pub fn add(&self, other: &Resources) -> Resources {
+        let mut out = self.clone();
+        for (k, v) in &other.scalars {
+            *out.scalars.entry(k.clone()).or_default() += v;
+        }
+        for (k, rs) in &other.ranges {
+            let mine = out.ranges.entry(k.clone()).or_default();
+            mine.extend(rs.iter().copied());
+            *mine = merge(std::mem::take(mine));
+        }
+        for (k, items) in &other.sets {
+            out.sets
+                .entry(k.clone())
                 .or_default()
                 .extend(items.iter().cloned());
         }
@@ -150,38 +252,38 @@ impl Resources {
     /// so callers check [`Resources::contains`] first.
     pub fn subtract(&self, other: &Resources) -> Resources {
         let mut out = self.clone();
-        for (name, v) in &other.scalars {
-            if let Some(mine) = out.scalars.get_mut(name) {
+        for (k, v) in &other.scalars {
+            if let Some(mine) = out.scalars.get_mut(k) {
                 *mine = (*mine - v).max(0);
             }
         }
-        for (name, rs) in &other.ranges {
-            if let Some(mine) = out.ranges.get_mut(name) {
+        for (k, rs) in &other.ranges {
+            if let Some(mine) = out.ranges.get_mut(k) {
                 *mine = difference(mine, rs);
             }
         }
-        for (name, items) in &other.sets {
-            if let Some(mine) = out.sets.get_mut(name) {
+        for (k, items) in &other.sets {
+            if let Some(mine) = out.sets.get_mut(k) {
                 mine.retain(|i| !items.contains(i));
             }
         }
         out.normalise()
     }
 
-    /// Whether every resource of `other` is within `self`.
+    /// Whether every resource of `other` is within `self`, under the same key.
     pub fn contains(&self, other: &Resources) -> bool {
         other
             .scalars
             .iter()
-            .all(|(n, v)| self.scalars.get(n).copied().unwrap_or(0) >= *v)
-            && other.ranges.iter().all(|(n, rs)| {
-                let mine = self.ranges.get(n).map(Vec::as_slice).unwrap_or(&[]);
+            .all(|(k, v)| self.scalars.get(k).copied().unwrap_or(0) >= *v)
+            && other.ranges.iter().all(|(k, rs)| {
+                let mine = self.ranges.get(k).map(Vec::as_slice).unwrap_or(&[]);
                 difference(rs, mine).is_empty()
             })
             && other
                 .sets
                 .iter()
-                .all(|(n, items)| self.sets.get(n).is_some_and(|mine| items.is_subset(mine)))
+                .all(|(k, items)| self.sets.get(k).is_some_and(|mine| items.is_subset(mine)))
     }
 
     fn normalise(mut self) -> Resources {
@@ -230,20 +332,20 @@ fn difference(a: &[(u64, u64)], b: &[(u64, u64)]) -> Vec<(u64, u64)> {
     out
 }
 
-/// Mesos' text form, `cpus:0.1; mem:32; ports:[31000-31000]`, for messages.
+/// Mesos' text form, `cpus:0.1; mem(apps):32; ports:[31000-31000]`, for messages.
 impl fmt::Display for Resources {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut parts: Vec<String> = Vec::new();
-        for (name, v) in &self.scalars {
-            parts.push(format!("{name}:{}", *v as f64 / 1000.0));
+        for (key, v) in &self.scalars {
+            parts.push(format!("{key}:{}", *v as f64 / 1000.0));
         }
-        for (name, rs) in &self.ranges {
+        for (key, rs) in &self.ranges {
             let rs: Vec<String> = rs.iter().map(|(b, e)| format!("{b}-{e}")).collect();
-            parts.push(format!("{name}:[{}]", rs.join(", ")));
+            parts.push(format!("{key}:[{}]", rs.join(", ")));
         }
-        for (name, items) in &self.sets {
+        for (key, items) in &self.sets {
             let items: Vec<&str> = items.iter().map(String::as_str).collect();
-            parts.push(format!("{name}:{{{}}}", items.join(", ")));
+            parts.push(format!("{key}:{{{}}}", items.join(", ")));
         }
         f.write_str(&parts.join("; "))
     }
@@ -252,6 +354,7 @@ impl fmt::Display for Resources {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mesos::{DiskInfo, ReservationInfo, Volume};
     use crate::mesos_local::spec::parse_resources;
 
     fn bag(spec: &str) -> Resources {
@@ -309,8 +412,27 @@ mod tests {
 
     #[test]
     fn unusable_resources_are_refused() {
-        let mut reserved = Resource::scalar("cpus", 1.0);
-        reserved.role = Some("web".into());
+        let mut revocable = Resource::scalar("cpus", 1.0);
+        revocable.revocable = Some(crate::mesos::Empty {});
+        let mut no_role = Resource::scalar("cpus", 1.0);
+        no_role.reservations = vec![ReservationInfo::default()];
+        let mut ephemeral = Resource::scalar("disk", 1.0);
+        ephemeral.disk = Some(DiskInfo {
+            volume: Some(Volume {
+                container_path: "x".into(),
+                mode: None,
+                host_path: None,
+            }),
+            ..DiskInfo::default()
+        });
+        assert!(matches!(
+            Resources::from_wire(&[no_role]),
+            Err(ResourceError::NoRole(_))
+        ));
+        assert!(matches!(
+            Resources::from_wire(&[ephemeral]),
+            Err(ResourceError::Unsupported(_))
+        ));
         let mut star = Resource::scalar("cpus", 1.0);
         star.role = Some("*".into());
         let text = crate::mesos::Resource {
@@ -322,7 +444,7 @@ mod tests {
             Resource::set("x", vec!["a".into()]),
         ];
         assert!(matches!(
-            Resources::from_wire(&[reserved]),
+            Resources::from_wire(&[revocable]),
             Err(ResourceError::Unsupported(_))
         ));
         assert!(Resources::from_wire(&[star]).is_ok());
@@ -339,5 +461,93 @@ mod tests {
             Resources::from_wire(&[nan]),
             Err(ResourceError::Invalid(_))
         ));
+    }
+}
+
+#[cfg(test)]
+mod reservation_tests {
+    use super::*;
+    use crate::mesos::{
+        DiskInfo, Persistence, ReservationInfo, ReservationType, Volume, VolumeMode,
+    };
+    use crate::mesos_local::resource_keys::wire_labels;
+
+    fn reserved(name: &str, v: f64, role: &str, labels: &[(&str, &str)]) -> Resource {
+        let mut r = Resource::scalar(name, v);
+        r.reservations = vec![ReservationInfo {
+            kind: Some(ReservationType::Dynamic),
+            role: Some(role.into()),
+            principal: Some("p".into()),
+            labels: wire_labels(
+                &labels
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), Some((*v).to_owned())))
+                    .collect::<Vec<_>>(),
+            ),
+        }];
+        r
+    }
+
+    #[test]
+    fn reservations_only_match_themselves_and_read_in_both_formats() {
+        let bag = Resources::from_wire(&[
+            Resource::scalar("cpus", 2.0),
+            reserved("cpus", 1.0, "apps", &[("fw", "F")]),
+            reserved("cpus", 0.5, "apps", &[("fw", "G")]),
+            reserved("mem", 64.0, "db", &[]),
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(bag.scalar("cpus"), 3.5);
+        assert_eq!(bag.unreserved().scalar("cpus"), 2.0);
+        let roles: Vec<String> = bag.by_role().into_keys().collect();
+        assert_eq!(roles, ["apps", "db"]);
+        let unlabelled =
+            Resources::from_wire(&[reserved("cpus", 1.0, "apps", &[])]).unwrap_or_default();
+        assert!(!bag.contains(&unlabelled), "different labels do not merge");
+        let plain = Resources::from_wire(&[Resource::scalar("cpus", 3.0)]).unwrap_or_default();
+        assert!(
+            !bag.contains(&plain),
+            "reserved cpus are not unreserved cpus"
+        );
+        assert_eq!(
+            bag.offerable_to("apps/web").scalar("cpus"),
+            3.5,
+            "sub-roles see a parent's"
+        );
+        assert_eq!(bag.offerable_to("apps").scalar("mem"), 0.0);
+        assert_eq!(bag.offerable_to("*").scalar("cpus"), 2.0);
+        // The legacy format round-trips to the same bag.
+        let legacy = Resources::from_wire(&bag.to_wire_as(Format::Legacy));
+        assert_eq!(legacy.as_ref(), Ok(&bag));
+        let refined = Resources::from_wire(&bag.to_wire());
+        assert_eq!(refined.as_ref(), Ok(&bag));
+        let wire = bag.to_wire_as(Format::Legacy);
+        assert!(wire.iter().any(|r| r.role.as_deref() == Some("*")));
+        assert!(wire.iter().all(|r| r.reservations.is_empty()));
+    }
+
+    #[test]
+    fn volumes_are_listed_with_their_role() {
+        let mut v = reserved("disk", 64.0, "apps", &[]);
+        v.disk = Some(DiskInfo {
+            persistence: Some(Persistence {
+                id: "db#data".into(),
+                principal: Some("p".into()),
+            }),
+            volume: Some(Volume {
+                container_path: "data".into(),
+                mode: Some(VolumeMode::Rw),
+                host_path: None,
+            }),
+            source: None,
+        });
+        let bag = Resources::from_wire(&[v.clone()]).unwrap_or_else(|e| panic!("{e}"));
+        let volumes = bag.volumes();
+        assert_eq!(volumes.len(), 1);
+        assert_eq!(volumes[0].0, "apps");
+        assert_eq!(volumes[0].1.id, "db#data");
+        assert_eq!(bag.to_string(), "disk(apps)[db#data:data]:64");
+        let back = bag.to_wire();
+        assert_eq!(back[0].disk, v.disk);
     }
 }

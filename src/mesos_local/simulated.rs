@@ -17,11 +17,21 @@ const STREAM_HEADROOM: usize = 1024;
 /// How long the simulation waits for a full subscriber before looking again.
 const FULL_PAUSE: Duration = Duration::from_millis(2);
 
-/// A simulated task that turns RUNNING at `at`.
+/// What happens to a simulated task when it is due.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Step {
+    /// It turns RUNNING.
+    Running,
+    /// Its health check reports healthy and its check succeeds.
+    ProbesPass,
+}
+
+/// A simulated task that takes its next step at `at`.
 pub(super) struct Due {
     pub at: Instant,
     pub framework: FrameworkId,
     pub task: TaskId,
+    pub step: Step,
 }
 
 impl Master {
@@ -31,6 +41,7 @@ impl Master {
             at: Instant::now() + delay,
             framework: framework.clone(),
             task: task.clone(),
+            step: Step::Running,
         });
     }
 
@@ -56,7 +67,10 @@ impl Master {
                 return;
             }
             if let Some(due) = self.due.pop_front() {
-                self.simulated_running(&due.framework, &due.task);
+                match due.step {
+                    Step::Running => self.simulated_running(&due.framework, &due.task),
+                    Step::ProbesPass => self.simulated_probes_pass(&due.framework, &due.task),
+                }
             }
         }
     }
@@ -80,6 +94,9 @@ impl Master {
         if t.state != TaskState::Staging {
             return;
         }
+        // Its probes pass one run delay later; every task waits the same delay, so the queue
+        // stays in deadline order.
+        let probed = t.info.health_check.is_some() || t.info.check.is_some();
         let hostname = self
             .agents
             .get(t.agent)
@@ -104,6 +121,14 @@ impl Master {
             None,
             Some(container_status),
         );
+        if let (true, Some(delay)) = (probed, self.settings.simulated) {
+            self.due.push_back(Due {
+                at: Instant::now() + delay,
+                framework: framework.clone(),
+                task: task.clone(),
+                step: Step::ProbesPass,
+            });
+        }
     }
 }
 
@@ -148,6 +173,7 @@ mod tests {
             refusals: Default::default(),
             tasks: Default::default(),
             completed: Default::default(),
+            executors: Default::default(),
         };
         m.frameworks.insert(fw.clone(), framework);
         m.simulate(&fw, &TaskId::new("blocked"), Duration::ZERO);

@@ -4,35 +4,47 @@
 
 use super::fetch;
 use super::launch::{self, TaskPlace};
-use super::master::{Agent, COMPLETED_FRAMEWORKS, Input, Master, ProcessRef, Task, now_secs};
-use super::process::{self, Outcome};
+use super::master::{COMPLETED_FRAMEWORKS, Input, Master, ProcessRef, Task, now_secs};
+use super::probe::Target;
+use super::process;
 use super::resources::Resources;
+use super::volumes;
 use crate::mesos::{
-    AgentId, Base64Bytes, ContainerId, ContainerStatus, Event, FrameworkId, IpAddress, NetworkInfo,
-    Reason, TaskId, TaskInfo, TaskSource, TaskState, TaskStatus, is_terminal,
+    AgentId, ContainerId, ContainerStatus, ExecutorId, FrameworkId, IpAddress, NetworkInfo, Reason,
+    TaskId, TaskInfo, TaskSource, TaskState, TaskStatus, is_terminal,
 };
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::mpsc;
 
 impl Master {
-    fn sandbox(
+    /// A new run directory of an executor (for a command task, the task's own executor), with
+    /// `runs/latest` pointing to it, as the agent lays them out. Creating it may fail; callers
+    /// create it again and report the error.
+    pub(super) fn new_sandbox(
         &self,
         framework: &FrameworkId,
         agent: &AgentId,
-        task: &TaskId,
-        run: &str,
+        executor: &ExecutorId,
     ) -> PathBuf {
-        self.settings
+        let run = uuid::Uuid::new_v4().to_string();
+        let runs = self
+            .settings
             .data_dir
             .join("agents")
             .join(agent.as_str())
             .join("frameworks")
             .join(framework.as_str())
             .join("executors")
-            .join(task.as_str())
-            .join("runs")
-            .join(run)
+            .join(executor.as_str())
+            .join("runs");
+        let sandbox = runs.join(&run);
+        if std::fs::create_dir_all(&sandbox).is_ok() {
+            let latest = runs.join("latest");
+            let _ = std::fs::remove_file(&latest);
+            let _ = std::os::unix::fs::symlink(&run, &latest);
+        }
+        sandbox
     }
 
     pub(super) fn launch(
@@ -41,6 +53,19 @@ impl Master {
         agent: usize,
         info: TaskInfo,
         resources: Resources,
+    ) {
+        self.launch_task(framework, agent, info, resources, None);
+    }
+
+    /// Launches a command task, or (`group`) a task of a task group under its default
+    /// executor, whose sandbox is the executor's `tasks/<task id>`.
+    pub(super) fn launch_task(
+        &mut self,
+        framework: &FrameworkId,
+        agent: usize,
+        info: TaskInfo,
+        resources: Resources,
+        group: Option<(ExecutorId, Option<PathBuf>)>,
     ) {
         let Some(a) = self.agents.get_mut(agent) else {
             return;
@@ -67,6 +92,10 @@ impl Master {
             head_backoff: self.settings.status_retry_interval,
             process: None,
             sandbox: None,
+            probes: None,
+            check_status: None,
+            health_killed: false,
+            executor: group.as_ref().map(|(id, _)| id.clone()),
         };
         let Some(fw) = self.frameworks.get_mut(framework) else {
             return;
@@ -78,19 +107,21 @@ impl Master {
         if let Some(delay) = self.settings.simulated {
             return self.simulate(framework, &task_id, delay);
         }
-        let container = uuid::Uuid::new_v4().to_string();
-        let sandbox = self.sandbox(framework, &agent_id, &task_id, &container);
+        let sandbox = match group {
+            Some((_, Some(executor_sandbox))) => {
+                executor_sandbox.join("tasks").join(task_id.as_str())
+            }
+            Some((_, None)) => {
+                return self.fail_launch(framework, &task_id, "The executor has no sandbox".into());
+            }
+            None => self.new_sandbox(framework, &agent_id, &ExecutorId::new(task_id.as_str())),
+        };
         if let Err(e) = std::fs::create_dir_all(&sandbox) {
             return self.fail_launch(
                 framework,
                 &task_id,
                 format!("Failed to create sandbox: {e}"),
             );
-        }
-        if let Some(runs) = sandbox.parent() {
-            let latest = runs.join("latest");
-            let _ = std::fs::remove_file(&latest);
-            let _ = std::os::unix::fs::symlink(&container, &latest);
         }
         if let Some(task) = self
             .frameworks
@@ -142,7 +173,7 @@ impl Master {
 
     /// Spawns a staged task's command in its sandbox and reports STARTING and RUNNING.
     fn start_process(&mut self, framework: &FrameworkId, task_id: &TaskId) {
-        let (env, command, sandbox, hostname) = {
+        let (env, command, sandbox, hostname, agent_id, resources) = {
             let Some(task) = self
                 .frameworks
                 .get(framework)
@@ -160,15 +191,35 @@ impl Master {
                 hostname,
                 sandbox: &sandbox.to_string_lossy(),
             };
-            let env = launch::task_environment(&task.info, &task.resources, &place);
+            let mut env = launch::task_environment(&task.info, &task.resources, &place);
+            if let Some(executor) = &task.executor {
+                for (name, value) in env.iter_mut() {
+                    if name == "MESOS_EXECUTOR_ID" {
+                        *value = executor.value.clone();
+                    }
+                }
+            }
             let command = task.info.command.clone().unwrap_or_default();
-            (env, command, sandbox.clone(), hostname.clone())
+            let resources = task.resources.clone();
+            (
+                env,
+                command,
+                sandbox.clone(),
+                hostname.clone(),
+                agent_id.clone(),
+                resources,
+            )
         };
         let container = sandbox
             .file_name()
             .map(|c| c.to_string_lossy().into_owned())
             .unwrap_or_default();
         let task_id = task_id.clone();
+        if let Err(message) =
+            volumes::mount_volumes(&self.settings.data_dir, &agent_id, &resources, &sandbox)
+        {
+            return self.fail_launch(framework, &task_id, message);
+        }
         let child = match process::spawn(&command, &env, &sandbox) {
             Ok(c) => c,
             Err(e) => {
@@ -204,6 +255,12 @@ impl Master {
         {
             task.process = Some(ProcessRef { kill });
         }
+        let target = Target {
+            host: hostname.clone(),
+            sandbox: sandbox.clone(),
+            env,
+            pgid: Some(pgid),
+        };
         let container_status = ContainerStatus {
             container_id: Some(ContainerId::new(container)),
             network_infos: vec![NetworkInfo {
@@ -224,6 +281,7 @@ impl Master {
             None,
             Some(container_status),
         );
+        self.start_probes(framework, &task_id, target);
     }
 
     pub(super) fn fail_launch(&mut self, framework: &FrameworkId, task: &TaskId, message: String) {
@@ -238,77 +296,6 @@ impl Master {
         );
     }
 
-    /// Records a reliable (executor or agent) status update: it gets a fresh uuid, joins the
-    /// task's queue, and is sent at once if it is the head. A terminal state frees the task's
-    /// resources.
-    pub(super) fn update(
-        &mut self,
-        framework: &FrameworkId,
-        task_id: &TaskId,
-        state: TaskState,
-        reason: Option<Reason>,
-        message: Option<String>,
-        container_status: Option<ContainerStatus>,
-    ) {
-        let Some(fw) = self.frameworks.get_mut(framework) else {
-            return;
-        };
-        let Some(task) = fw.tasks.get_mut(task_id) else {
-            return;
-        };
-        if is_terminal(task.state) {
-            return;
-        }
-        let agent = self.agents.get(task.agent);
-        let agent_id = agent.map(|a| a.id.clone());
-        let reachable = agent.is_some_and(Agent::reachable);
-        let mut status = TaskStatus::new(task_id.clone(), state);
-        status.source = Some(if reason == Some(Reason::CONTAINER_LAUNCH_FAILED) {
-            TaskSource::Agent
-        } else {
-            TaskSource::Executor
-        });
-        status.reason = reason;
-        status.message = message;
-        status.agent_id = agent_id;
-        status.executor_id = Some(crate::mesos::ExecutorId::new(task_id.as_str()));
-        status.timestamp = Some(now_secs());
-        status.uuid = Some(Base64Bytes(uuid::Uuid::new_v4().as_bytes().to_vec()));
-        status.container_status = container_status;
-        task.state = state;
-        task.statuses.push(status.clone());
-        task.unacked.push_back(status.clone());
-        let send_now = task.unacked.len() == 1;
-        if send_now {
-            task.head_sent = Some(Instant::now());
-            task.head_backoff = self.settings.status_retry_interval;
-        }
-        if is_terminal(state) {
-            task.process = None;
-            let (agent, resources) = (task.agent, task.resources.clone());
-            if let Some(a) = self.agents.get_mut(agent) {
-                a.used = a.used.subtract(&resources);
-            }
-        }
-        // A partitioned agent's updates reach the master when it is back.
-        let connected = fw.stream.is_some() && reachable;
-        if send_now && connected {
-            self.send(framework, Event::Update(crate::mesos::Update { status }));
-        }
-    }
-
-    pub(super) fn process_ended(
-        &mut self,
-        framework: &FrameworkId,
-        task: &TaskId,
-        pgid: u32,
-        outcome: Outcome,
-    ) {
-        self.groups.remove(pgid);
-        let (state, reason, message) = outcome.status();
-        self.update(framework, task, state, reason, Some(message), None);
-    }
-
     /// TEARDOWN or failover timeout: the subscription ends, offers return, every task is killed
     /// and recorded TASK_KILLED / REASON_FRAMEWORK_REMOVED (not sent: the framework is gone).
     pub(super) fn remove_framework(&mut self, framework: &FrameworkId) {
@@ -318,6 +305,11 @@ impl Master {
         };
         fw.stream = None;
         fw.unregistered_time = Some(now_secs());
+        for ((agent, _), executor) in std::mem::take(&mut fw.executors) {
+            if let Some(a) = self.agents.get_mut(agent) {
+                a.used = a.used.subtract(&executor.resources);
+            }
+        }
         let tasks = std::mem::take(&mut fw.tasks);
         for (_, mut task) in tasks {
             if let Some(p) = task.process.take() {

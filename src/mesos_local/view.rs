@@ -1,6 +1,6 @@
 //! The master's `/state` document, shaped like Mesos' own: frameworks with their tasks (those on
 //! unreachable agents apart), completed frameworks, and registered agents ("slaves") with total,
-//! used and offered resources and their domain.
+//! reserved (by role), unreserved, used and offered resources and their domain.
 
 use super::master::{Agent, Framework, Master, Reach, Task};
 use super::resources::Resources;
@@ -23,15 +23,26 @@ fn value(v: &Value) -> Json {
     }
 }
 
-/// Resources as `/state` shows them: `{"cpus": 4.0, "mem": 8192.0, "ports": "[31000-31999]"}`.
+/// Resources as `/state` shows them, reservations summed in: `{"cpus": 4.0, "mem": 8192.0,
+/// "ports": "[31000-31999]"}`.
 fn resources(r: &Resources) -> Json {
     let mut out = Map::new();
     for name in ["cpus", "gpus", "mem", "disk"] {
         out.insert(name.to_owned(), json!(r.scalar(name)));
     }
-    for res in r.to_wire() {
+    for res in r.flatten().to_wire() {
         out.insert(res.name, value(&res.value));
     }
+    Json::Object(out)
+}
+
+/// An agent's reserved resources by role, each shown by `show`.
+fn by_role(total: &Resources, show: impl Fn(&Resources) -> Json) -> Json {
+    let out: Map<String, Json> = total
+        .by_role()
+        .iter()
+        .map(|(role, r)| (role.clone(), show(r)))
+        .collect();
     Json::Object(out)
 }
 
@@ -48,6 +59,9 @@ fn status(s: &TaskStatus) -> Json {
     if let Some(h) = s.healthy {
         v["healthy"] = json!(h);
     }
+    if let Some(c) = &s.check_status {
+        v["check_status"] = json!(c);
+    }
     if let Some(c) = &s.container_status {
         v["container_status"] = json!(c);
     }
@@ -63,7 +77,7 @@ fn task(m: &Master, fw: &Framework, t: &Task) -> Json {
         "id": t.info.task_id.value,
         "name": t.info.name,
         "framework_id": fw.id().value,
-        "executor_id": "",
+        "executor_id": t.executor.as_ref().map(|e| e.value.clone()).unwrap_or_default(),
         "slave_id": m.agents.get(t.agent).map(|a| a.id.value.clone()).unwrap_or_default(),
         "state": t.state,
         "resources": resources(&t.resources),
@@ -138,8 +152,12 @@ fn agent(a: &Agent) -> Json {
         "resources": resources(&a.total),
         "used_resources": resources(&a.used),
         "offered_resources": resources(&a.offered),
-        "reserved_resources": {},
-        "unreserved_resources": resources(&a.total),
+        "reserved_resources": by_role(&a.total, resources),
+        "reserved_resources_full": by_role(&a.total, |r| json!(r.to_wire())),
+        "unreserved_resources": resources(&a.total.unreserved()),
+        "unreserved_resources_full": a.total.unreserved().to_wire(),
+        "used_resources_full": a.used.to_wire(),
+        "offered_resources_full": a.offered.to_wire(),
         "attributes": attributes(&a.attributes),
     });
     if let Some(d) = &a.domain {

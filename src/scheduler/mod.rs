@@ -11,11 +11,17 @@
 //! - `placement`: which waiting instances go on which offer (pure).
 //! - `task`: the TaskInfo of an instance (pure).
 
+mod controller;
 mod placement;
+mod queue_stats;
 mod session;
 mod task;
 
-pub use placement::{OfferPlan, Placed, Refusal, Want, place};
+pub use placement::{
+    DEFAULT_MAX_INSTANCES_PER_OFFER, GpuScheduling, MatchSettings, OfferPlan, Placed, Refusal,
+    Want, place,
+};
+pub use queue_stats::QueueStats;
 pub use task::task_info;
 
 use crate::api::Api;
@@ -24,6 +30,9 @@ use crate::mesos::client::{Backoff, Client, ClientConfig, ClientError};
 use crate::mesos::{FrameworkCapability, FrameworkInfo};
 use crate::raft::Leadership;
 use crate::state::ids::FrameworkId;
+use crate::state::model::Goal;
+use crate::state::time::Timestamp;
+use crate::state::{Command, Outcome};
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -95,6 +104,59 @@ pub fn client_config(mesos: &MesosConfig) -> ClientConfig {
     config
 }
 
+/// How often the leader looks for deployment progress and instances to decommission.
+const DRIVE_INTERVAL: Duration = Duration::from_millis(500);
+
+/// The deployment driver: while this node leads, commits what the controller decides that
+/// needs no Mesos (finished deployment steps, instances to decommission), so deployments
+/// progress and scale-downs are recorded even while no master is reachable. Launches and kills
+/// are the Mesos session's.
+async fn drive_deployments(api: &Api, fence: &Fence) {
+    let mut tick = tokio::time::interval(DRIVE_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = fence.term.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        if !fence.holds() {
+            continue;
+        }
+        let view = api.local_view();
+        let decisions = controller::decide(&view.state, Timestamp::now());
+        let goals = decisions
+            .decommission
+            .iter()
+            .map(|id| Command::SetInstanceGoal {
+                id: id.clone(),
+                goal: Goal::Decommissioned,
+            });
+        let steps = decisions
+            .advance
+            .iter()
+            .map(|(id, step)| Command::AdvanceDeployment {
+                id: id.clone(),
+                step: *step,
+            });
+        let commands: Vec<Command> = goals.chain(steps).collect();
+        if commands.is_empty() {
+            continue;
+        }
+        let proposals = commands.into_iter().map(|c| api.propose(None, c));
+        for result in futures::future::join_all(proposals).await {
+            match result {
+                Ok(Outcome::DeploymentAdvanced { id, finished: true }) => {
+                    tracing::info!(deployment = %id, "deployment finished");
+                }
+                Ok(_) => {}
+                Err(e) => tracing::info!(%e, "a scheduling decision was not committed"),
+            }
+        }
+        // Wait for what was just committed before deciding again.
+        api.wait_for_newer_state(&view).await;
+    }
+}
+
 /// The leader service: runs one scheduler per leadership term until `shutdown`.
 pub struct Scheduler {
     api: Api,
@@ -150,6 +212,7 @@ impl Scheduler {
             tokio::select! {
                 _ = shutdown.cancelled() => return,
                 _ = self.lead(&fence) => {}
+                _ = drive_deployments(&self.api, &fence) => {}
             }
             tracing::info!("no longer leader: the Mesos scheduler stopped");
         }

@@ -3,7 +3,8 @@
 //! acknowledge) and keep house once a second (revive or suppress, scale down, kill what is no
 //! longer wanted, reconcile periodically and whatever stays provisioned without news).
 
-use super::placement::{Want, place};
+use super::controller::decide;
+use super::placement::place;
 use super::task::task_info;
 use super::{Fence, Settings};
 use crate::api::{Api, ApiError};
@@ -13,13 +14,11 @@ use crate::mesos::{
     Accept, Acknowledge, CallBody, Decline, Event, Filters, Kill, Offer, Operation, Reconcile,
     ReconcileTask, RoleList, TaskStatus,
 };
-use crate::state::app::KillSelection;
 use crate::state::ids::{AgentId, FrameworkId, InstanceId, TaskId};
 use crate::state::model::{Condition, Goal, Instance, StatusReport};
 use crate::state::time::Timestamp;
 use crate::state::{Command, Outcome, State, StatusEffect};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 
@@ -53,6 +52,9 @@ pub(super) struct Session {
     caller: Caller,
     /// Whether offers are suppressed (nothing waits to launch).
     suppressed: bool,
+    /// Whether offers were declined for the long duration since the last REVIVE: new demand
+    /// must then revive, or those agents stay filtered for minutes.
+    declined_long: bool,
     /// When each instance's task was last sent a KILL.
     killed: HashMap<InstanceId, Instant>,
     /// When each long-provisioned instance was last reconciled.
@@ -77,6 +79,7 @@ impl Session {
             subscription,
             caller,
             suppressed: false,
+            declined_long: false,
             killed: HashMap::new(),
             checked: HashMap::new(),
             last_reconciliation: Instant::now(),
@@ -227,8 +230,9 @@ impl Session {
 
     async fn offers(&mut self, offers: Vec<Offer>) -> Result<(), SessionError> {
         let view = self.api.local_view();
-        let mut wants = demand(&view.state);
-        let plans = place(&offers, &mut wants);
+        let mut wants = decide(&view.state, Timestamp::now()).wants;
+        let settings = super::MatchSettings::at(Timestamp::now());
+        let plans = place(&offers, &mut wants, &view.state, &settings);
         let waiting: u32 = wants.iter().map(|w| w.count).sum();
         let mut declined = Vec::new();
         for (offer, plan) in offers.iter().zip(plans) {
@@ -252,6 +256,7 @@ impl Session {
             let refuse = if waiting > 0 {
                 SHORT_REFUSAL
             } else {
+                self.declined_long = true;
                 self.settings.decline_offer_duration.as_secs_f64()
             };
             let decline = CallBody::Decline(Decline {
@@ -339,62 +344,22 @@ impl Session {
     async fn keep_house(&mut self) -> Result<(), SessionError> {
         let view = self.api.local_view();
         let state = &view.state;
-        let waiting: u32 = demand(state).iter().map(|w| w.count).sum();
-        if waiting > 0 && self.suppressed {
+        let decisions = decide(state, Timestamp::now());
+        let waiting: u32 = decisions.wants.iter().map(|w| w.count).sum();
+        if waiting > 0 && (self.suppressed || self.declined_long) {
             self.call(CallBody::Revive(RoleList::default())).await?;
             self.suppressed = false;
+            self.declined_long = false;
             tracing::info!(waiting, "instances wait to launch: offers revived");
         } else if waiting == 0 && !self.suppressed {
             self.call(CallBody::Suppress(RoleList::default())).await?;
             self.suppressed = true;
         }
-        self.scale_down(state).await?;
         self.kill_decommissioned(state).await?;
         if self.last_reconciliation.elapsed() >= self.settings.reconciliation_interval {
             self.reconcile_everything().await?;
         } else {
             self.reconcile_stuck(state).await?;
-        }
-        Ok(())
-    }
-
-    /// Decommissions the instances above each app's `instances`, as its `killSelection` says.
-    async fn scale_down(&self, state: &State) -> Result<(), SessionError> {
-        let mut excess = Vec::new();
-        for (app, mut running) in running_instances(state) {
-            let Some(record) = state.app(&app) else {
-                continue;
-            };
-            let keep = record.spec.instances as usize;
-            if running.len() <= keep {
-                continue;
-            }
-            running.sort_by_key(|i| (i.provisioned_at, i.id.clone()));
-            if record.spec.kill_selection == KillSelection::YoungestFirst {
-                running.reverse();
-            }
-            let n = running.len() - keep;
-            excess.extend(running.into_iter().take(n).map(|i| i.id.clone()));
-        }
-        if excess.is_empty() {
-            return Ok(());
-        }
-        if !self.fence.holds() {
-            return Err(SessionError::Deposed);
-        }
-        let changes = excess.into_iter().map(|id| {
-            self.api.propose(
-                None,
-                Command::SetInstanceGoal {
-                    id,
-                    goal: Goal::Decommissioned,
-                },
-            )
-        });
-        for result in futures::future::join_all(changes).await {
-            if let Err(e) = result {
-                tracing::warn!(%e, "cannot decommission an instance");
-            }
         }
         Ok(())
     }
@@ -517,29 +482,4 @@ fn report(status: &TaskStatus) -> StatusReport {
         reason: status.reason.as_ref().map(|r| r.as_str().to_string()),
         healthy: status.healthy,
     }
-}
-
-/// Each app's instances that are meant to run, provisioned or launched.
-fn running_instances(state: &State) -> BTreeMap<crate::state::path::PathId, Vec<&Instance>> {
-    let mut by_app: BTreeMap<_, Vec<&Instance>> = BTreeMap::new();
-    for i in state.instances().filter(|i| i.goal == Goal::Running) {
-        by_app.entry(i.app.clone()).or_default().push(i);
-    }
-    by_app
-}
-
-/// How many more instances each app needs, in app order.
-fn demand(state: &State) -> Vec<Want> {
-    let running = running_instances(state);
-    state
-        .apps()
-        .filter_map(|app| {
-            let have = running.get(&app.spec.id).map_or(0, Vec::len) as u32;
-            let count = app.spec.instances.saturating_sub(have);
-            (count > 0).then(|| Want {
-                app: Arc::clone(&app.spec),
-                count,
-            })
-        })
-        .collect()
 }

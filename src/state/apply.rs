@@ -2,7 +2,10 @@
 //! rows changed. A refused command returns before touching anything.
 
 use super::app::AppDefinition;
-use super::command::{Command, Outcome, PutMode, Rejection, Request, Response, StatusEffect};
+use super::command::{
+    Command, Deploy, Outcome, PutMode, Rejection, Request, Response, StatusEffect,
+};
+use super::deploy::AppChange;
 use super::events::Event;
 use super::ids::{FrameworkId, InstanceId};
 use super::model::{
@@ -21,11 +24,40 @@ impl State {
                 app,
                 expected_revision,
                 mode,
-            } => self.put_app(request.time, app, *expected_revision, *mode, applied),
+                deploy,
+            } => self.put_app(
+                request.time,
+                app,
+                *expected_revision,
+                *mode,
+                deploy,
+                applied,
+            ),
             Command::DeleteApp {
                 id,
                 expected_revision,
-            } => self.delete_app(request.time, id, *expected_revision, applied),
+                deploy,
+            } => self.delete_app(request.time, id, *expected_revision, deploy, applied),
+            Command::AdvanceDeployment { id, step } => self.advance_deployment(id, *step, applied),
+            Command::CancelDeployment { id } => {
+                if !self.deployments.contains_key(id) {
+                    return Err(Rejection::DeploymentNotFound(id.clone()));
+                }
+                self.cancel_deployment(id, applied);
+                Ok(Outcome::DeploymentCancelled { id: id.clone() })
+            }
+            Command::RollbackDeployment { id, deploy } => {
+                self.rollback_deployment(request.time, id, deploy, applied)
+            }
+            Command::ResetLaunchDelay { app } => {
+                if !self.apps.contains_key(app) {
+                    return Err(Rejection::AppNotFound(app.clone()));
+                }
+                if self.app_failures.remove(app).is_some() {
+                    applied.touched.push((Table::AppFailures, app.to_string()));
+                }
+                Ok(Outcome::LaunchDelayReset { app: app.clone() })
+            }
             Command::SetFrameworkId { id } => self.set_framework_id(id, applied),
             Command::ProvisionInstance { instance } => {
                 self.provision_instance(request.time, instance, applied)
@@ -47,6 +79,7 @@ impl State {
         spec: &AppDefinition,
         expected_revision: Option<u64>,
         mode: PutMode,
+        deploy: &Deploy,
         applied: &mut Applied,
     ) -> Response {
         let id = &spec.id;
@@ -69,10 +102,45 @@ impl State {
         if existing.is_none() {
             self.check_app_placement(id)?;
         }
+        let locks = self.check_locks(id, deploy)?;
+        let (record, original, change) = self.put_app_inner(time, spec, applied);
+        self.cancel_deployments(&locks, applied);
+        let steps = change.steps(id, spec.instances);
+        self.start_deployment(
+            deploy,
+            record.version,
+            vec![(id.clone(), original)],
+            steps,
+            applied,
+        );
+        Ok(Outcome::App {
+            app: record,
+            created: change == AppChange::Created,
+            deployment: deploy.id.clone(),
+        })
+    }
+
+    /// Stores `spec` as the app's new version (checks done); returns the record, the app as it
+    /// was, and what kind of change this is.
+    pub(super) fn put_app_inner(
+        &mut self,
+        time: Timestamp,
+        spec: &AppDefinition,
+        applied: &mut Applied,
+    ) -> (AppRecord, Option<Arc<AppDefinition>>, AppChange) {
+        let id = &spec.id;
+        let existing = self.apps.get(id);
         // Versions must grow even if the leader's clock stepped back across a failover.
         let version = match existing {
             Some(prev) if prev.version >= time => Timestamp(prev.version.0 + 1),
             _ => time,
+        };
+        let original = existing.map(|e| Arc::clone(&e.spec));
+        let change = match &original {
+            None => AppChange::Created,
+            Some(prev) if prev.as_ref() == spec => AppChange::Unchanged,
+            Some(prev) if prev.differs_only_in_scale(spec) => AppChange::Scaled,
+            Some(_) => AppChange::Reconfigured,
         };
         let (record, event) = match existing {
             None => {
@@ -111,22 +179,22 @@ impl State {
                 )
             }
         };
-        let created = existing.is_none();
-        if created {
+        if change == AppChange::Created {
             self.create_missing_groups(&id.parent(), version, applied);
         }
         self.apps.insert(id.clone(), record.clone());
         applied.touched.push((Table::Apps, id.to_string()));
         self.remember_version(id, version, &record.spec, applied);
         applied.events.push(event);
-        Ok(Outcome::App {
-            app: record,
-            created,
-        })
+        if change == AppChange::Reconfigured && self.app_failures.remove(id).is_some() {
+            // A new version launches without the old one's backoff.
+            applied.touched.push((Table::AppFailures, id.to_string()));
+        }
+        (record, original, change)
     }
 
     /// An app may not sit where a group is, nor inside another app.
-    fn check_app_placement(&self, id: &PathId) -> Result<(), Rejection> {
+    pub(super) fn check_app_placement(&self, id: &PathId) -> Result<(), Rejection> {
         if self.groups.contains_key(id) {
             return Err(Rejection::Invalid(format!(
                 "A group with id [{id}] already exists, an app cannot have the same id"
@@ -196,6 +264,7 @@ impl State {
         time: Timestamp,
         id: &PathId,
         expected_revision: Option<u64>,
+        deploy: &Deploy,
         applied: &mut Applied,
     ) -> Response {
         let Some(existing) = self.apps.get(id) else {
@@ -211,6 +280,29 @@ impl State {
             });
         }
         let revision = existing.revision;
+        let original = Arc::clone(&existing.spec);
+        let locks = self.check_locks(id, deploy)?;
+        self.remove_app_inner(id, applied);
+        self.cancel_deployments(&locks, applied);
+        let steps = AppChange::Deleted.steps(id, 0);
+        self.start_deployment(
+            deploy,
+            time,
+            vec![(id.clone(), Some(original))],
+            steps,
+            applied,
+        );
+        Ok(Outcome::AppDeleted {
+            id: id.clone(),
+            revision,
+            version: time,
+            deployment: deploy.id.clone(),
+        })
+    }
+
+    /// Removes an app (checks done): its versions and failures go, its instances are
+    /// decommissioned (each is expunged when its task's end is recorded).
+    pub(super) fn remove_app_inner(&mut self, id: &PathId, applied: &mut Applied) {
         self.apps.remove(id);
         applied.touched.push((Table::Apps, id.to_string()));
         for version in self.app_versions(id) {
@@ -219,7 +311,9 @@ impl State {
                 .touched
                 .push((Table::AppVersions, version_key(id, version)));
         }
-        // Its instances are to be killed; each is expunged when its task's end is recorded.
+        if self.app_failures.remove(id).is_some() {
+            applied.touched.push((Table::AppFailures, id.to_string()));
+        }
         let orphans: Vec<InstanceId> = self
             .instances_of(id)
             .filter(|i| i.goal != Goal::Decommissioned)
@@ -229,11 +323,6 @@ impl State {
             self.change_instance(&instance, applied, |i| i.goal = Goal::Decommissioned);
         }
         applied.events.push(Event::AppDeleted { id: id.clone() });
-        Ok(Outcome::AppDeleted {
-            id: id.clone(),
-            revision,
-            version: time,
-        })
     }
 
     /// The framework id is written once; a different id later means a second framework, which a
@@ -323,6 +412,9 @@ impl State {
         }
         if report.condition.is_terminal() {
             let app = instance.app.clone();
+            if report.condition.is_failure() {
+                self.record_failure(time, instance.clone(), report, applied);
+            }
             self.remove_instance(&id);
             applied.touched.push((Table::Instances, id.0.clone()));
             applied.events.push(Event::InstanceExpunged {

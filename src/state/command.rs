@@ -2,7 +2,7 @@
 //! ids), Raft orders them, and every node applies them identically.
 
 use super::app::AppDefinition;
-use super::ids::{FrameworkId, InstanceId, RequestId};
+use super::ids::{DeploymentId, FrameworkId, InstanceId, RequestId};
 use super::model::{AppRecord, Goal, Instance, StatusReport};
 use super::path::PathId;
 use super::time::Timestamp;
@@ -33,6 +33,14 @@ impl Request {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Batch(pub Vec<Request>);
 
+/// How a change deploys: the leader-chosen id of the deployment it starts, and whether it may
+/// cancel deployments that hold its apps (`?force=true`) instead of being refused.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deploy {
+    pub id: DeploymentId,
+    pub force: bool,
+}
+
 /// Whether a put may create, may replace, or both.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PutMode {
@@ -52,11 +60,22 @@ pub enum Command {
         /// When set, refused with a conflict unless the stored revision equals it (0 = absent).
         expected_revision: Option<u64>,
         mode: PutMode,
+        deploy: Deploy,
     },
     DeleteApp {
         id: PathId,
         expected_revision: Option<u64>,
+        deploy: Deploy,
     },
+    /// The leader's deployment service saw every action of step `step` done.
+    AdvanceDeployment { id: DeploymentId, step: usize },
+    /// `DELETE /v2/deployments/{id}?force=true`: stop driving it; nothing is reverted.
+    CancelDeployment { id: DeploymentId },
+    /// `DELETE /v2/deployments/{id}`: cancel it and deploy its affected apps back to what they
+    /// were before it, as deployment `deploy.id`.
+    RollbackDeployment { id: DeploymentId, deploy: Deploy },
+    /// `DELETE /v2/queue/{app}/delay`: forget the app's launch failures (no more backoff).
+    ResetLaunchDelay { app: PathId },
     /// Records the framework id the Mesos master assigned; every later leader subscribes with it.
     SetFrameworkId { id: FrameworkId },
     /// Write-ahead of a LAUNCH: the instance, pinned to its agent and ports, exists before its
@@ -83,12 +102,31 @@ pub enum Outcome {
     App {
         app: AppRecord,
         created: bool,
+        /// The deployment the change started.
+        deployment: DeploymentId,
     },
     /// `version`: the time of the deletion (Marathon answers with a new root version).
     AppDeleted {
         id: PathId,
         revision: u64,
         version: Timestamp,
+        deployment: DeploymentId,
+    },
+    /// `finished`: that was the last step and the deployment is gone.
+    DeploymentAdvanced {
+        id: DeploymentId,
+        finished: bool,
+    },
+    DeploymentCancelled {
+        id: DeploymentId,
+    },
+    DeploymentRolledBack {
+        id: DeploymentId,
+        rollback: DeploymentId,
+        version: Timestamp,
+    },
+    LaunchDelayReset {
+        app: PathId,
     },
     FrameworkId {
         id: FrameworkId,
@@ -137,6 +175,17 @@ pub enum Rejection {
     AppExists(PathId),
     #[error("App '{0}' does not exist")]
     AppNotFound(PathId),
+    /// Marathon's AppLockedException.
+    #[error(
+        "App is locked by one or more deployments. Override with the option '?force=true'. View details at '/v2/deployments/{}'.",
+        deployments.first().map(|d| d.as_str()).unwrap_or_default()
+    )]
+    AppLocked {
+        app: PathId,
+        deployments: Vec<DeploymentId>,
+    },
+    #[error("DeploymentPlan {0} does not exist")]
+    DeploymentNotFound(DeploymentId),
     #[error("{id} has revision {actual}, not the expected {expected}")]
     RevisionConflict {
         id: String,

@@ -1,7 +1,8 @@
 //! Domain events emitted by `apply` on every node, leader or follower, for the event streams.
 
+use super::ids::DeploymentId;
 use super::ids::{FrameworkId, InstanceId};
-use super::model::{AppRecord, Condition, Instance};
+use super::model::{AppRecord, Condition, Deployment, Instance};
 use super::path::PathId;
 use super::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -24,6 +25,21 @@ pub enum Event {
     },
     FrameworkIdStored {
         id: FrameworkId,
+    },
+    DeploymentStarted {
+        deployment: Box<Deployment>,
+    },
+    /// Step `step` (0-based) finished; the deployment goes on with the next one.
+    DeploymentStepSucceeded {
+        deployment: Box<Deployment>,
+        step: usize,
+    },
+    DeploymentSucceeded {
+        deployment: Box<Deployment>,
+    },
+    /// Cancelled (forced over, or `DELETE /v2/deployments/{id}`).
+    DeploymentCancelled {
+        id: DeploymentId,
     },
     FrameworkTeardownRequested {
         id: FrameworkId,

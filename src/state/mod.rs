@@ -8,6 +8,7 @@
 pub mod app;
 mod apply;
 pub mod command;
+mod deploy;
 pub mod events;
 pub mod ids;
 pub mod model;
@@ -15,7 +16,9 @@ pub mod path;
 mod rows;
 pub mod time;
 
-pub use command::{Batch, Command, Outcome, PutMode, Rejection, Request, Response, StatusEffect};
+pub use command::{
+    Batch, Command, Deploy, Outcome, PutMode, Rejection, Request, Response, StatusEffect,
+};
 pub use events::{AppliedEvent, Event};
 pub use rows::{Row, RowError, Table};
 
@@ -23,7 +26,8 @@ use app::AppDefinition;
 use ids::{DeploymentId, InstanceId, JobId, JobRunId, RequestId, ReservationId};
 use imbl::{OrdMap, OrdSet};
 use model::{
-    AppRecord, ClusterSettings, Deployment, GroupRecord, Instance, JobRecord, JobRun, Reservation,
+    AppFailures, AppRecord, ClusterSettings, Deployment, GroupRecord, Instance, JobRecord, JobRun,
+    Reservation,
 };
 use path::PathId;
 use std::sync::Arc;
@@ -50,6 +54,8 @@ pub struct State {
     job_runs: OrdMap<JobRunId, JobRun>,
     reservations: OrdMap<ReservationId, Reservation>,
     settings: ClusterSettings,
+    /// Launch failures per app (backoff, `lastTaskFailure`); gone when the app is.
+    app_failures: OrdMap<PathId, AppFailures>,
     /// Idempotency memory: key → (position, first response).
     requests: OrdMap<RequestId, (Position, Response)>,
     /// The same keys by position, to forget the oldest first.
@@ -140,6 +146,21 @@ impl State {
 
     pub fn deployments(&self) -> impl Iterator<Item = &Deployment> {
         self.deployments.values()
+    }
+
+    pub fn deployment(&self, id: &DeploymentId) -> Option<&Deployment> {
+        self.deployments.get(id)
+    }
+
+    /// The deployments that affect `app`.
+    pub fn deployments_of<'a>(&'a self, app: &'a PathId) -> impl Iterator<Item = &'a Deployment> {
+        self.deployments
+            .values()
+            .filter(move |d| d.affected_apps.contains(app))
+    }
+
+    pub fn app_failures(&self, app: &PathId) -> Option<&AppFailures> {
+        self.app_failures.get(app)
     }
 
     pub fn jobs(&self) -> impl Iterator<Item = &JobRecord> {

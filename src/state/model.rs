@@ -94,6 +94,15 @@ impl Condition {
         }
     }
 
+    /// Whether the task ended through its own fault (it counts towards the app's launch
+    /// backoff): failed, errored, dropped, or a long-running task that exited.
+    pub fn is_failure(self) -> bool {
+        matches!(
+            self,
+            Condition::Failed | Condition::Error | Condition::Dropped | Condition::Finished
+        )
+    }
+
     /// Marathon's name for the condition (`TASK_RUNNING`-style names are Mesos').
     pub fn as_str(self) -> &'static str {
         match self {
@@ -212,7 +221,71 @@ pub struct Deployment {
     pub steps: Vec<DeploymentStep>,
     /// Index into `steps` of the step being driven; `steps.len()` when done.
     pub current_step: usize,
+    /// Each affected app as it was before (`None`: it did not exist), for a rollback.
+    #[serde(default)]
+    pub original: Vec<(PathId, Option<Arc<AppDefinition>>)>,
     pub revision: u64,
+}
+
+impl Deployment {
+    /// The action of the current step for `app`, if the deployment is driving one now.
+    pub fn current_action(&self, app: &PathId) -> Option<&DeploymentAction> {
+        self.steps
+            .get(self.current_step)?
+            .actions
+            .iter()
+            .find(|a| a.app() == app)
+    }
+
+    /// Whether `app` has an action in a step not reached yet (it waits for its turn).
+    pub fn waits(&self, app: &PathId) -> bool {
+        self.steps
+            .iter()
+            .skip(self.current_step + 1)
+            .any(|s| s.actions.iter().any(|a| a.app() == app))
+            && self.current_action(app).is_none()
+    }
+}
+
+impl DeploymentAction {
+    pub fn app(&self) -> &PathId {
+        match self {
+            DeploymentAction::StartApplication { app }
+            | DeploymentAction::ScaleApplication { app, .. }
+            | DeploymentAction::RestartApplication { app }
+            | DeploymentAction::StopApplication { app } => app,
+        }
+    }
+
+    /// Marathon's action name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            DeploymentAction::StartApplication { .. } => "StartApplication",
+            DeploymentAction::ScaleApplication { .. } => "ScaleApplication",
+            DeploymentAction::RestartApplication { .. } => "RestartApplication",
+            DeploymentAction::StopApplication { .. } => "StopApplication",
+        }
+    }
+}
+
+/// The last task of an app that ended badly, and how often launches failed in a row: the
+/// launch backoff (`backoffSeconds × backoffFactor^(n−1)`, capped) and Marathon's
+/// `lastTaskFailure`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AppFailures {
+    pub consecutive: u32,
+    pub last_at: Timestamp,
+    pub last: TaskFailure,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TaskFailure {
+    pub task_id: TaskId,
+    pub condition: Condition,
+    pub message: Option<String>,
+    pub host: Option<String>,
+    pub agent: Option<AgentId>,
+    pub app_version: Timestamp,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -24,11 +24,12 @@ pub enum Table {
     Reservations,
     Settings,
     Requests,
+    AppFailures,
 }
 
 impl Table {
     /// In load order: an app's row names its current version, so versions load first.
-    pub const ALL: [Table; 10] = [
+    pub const ALL: [Table; 11] = [
         Table::AppVersions,
         Table::Apps,
         Table::Groups,
@@ -39,6 +40,7 @@ impl Table {
         Table::Reservations,
         Table::Settings,
         Table::Requests,
+        Table::AppFailures,
     ];
 
     pub fn name(self) -> &'static str {
@@ -53,6 +55,7 @@ impl Table {
             Table::Reservations => "sm_reservations",
             Table::Settings => "sm_settings",
             Table::Requests => "sm_requests",
+            Table::AppFailures => "sm_app_failures",
         }
     }
 }
@@ -182,6 +185,10 @@ impl State {
                 .requests
                 .get(&RequestId(key.to_string()))
                 .map(|v| encode(table, key, v)),
+            Table::AppFailures => self
+                .app_failures
+                .get(&path_key(table, key)?)
+                .map(|v| encode(table, key, v)),
         };
         value.transpose()
     }
@@ -240,6 +247,10 @@ impl State {
                     .insert(ReservationId(key.into()), decode(table, key, bytes)?);
             }
             Table::Settings => self.settings = decode(table, key, bytes)?,
+            Table::AppFailures => {
+                self.app_failures
+                    .insert(path_key(table, key)?, decode(table, key, bytes)?);
+            }
             Table::Requests => {
                 let (position, response): (super::Position, Response) = decode(table, key, bytes)?;
                 let id = RequestId(key.into());
@@ -279,6 +290,11 @@ impl State {
         );
         keys.push((Table::Settings, String::new()));
         keys.extend(self.requests.keys().map(|k| (Table::Requests, k.0.clone())));
+        keys.extend(
+            self.app_failures
+                .keys()
+                .map(|k| (Table::AppFailures, k.to_string())),
+        );
         let mut rows = Vec::with_capacity(keys.len());
         for (table, key) in keys {
             if let Some(value) = self.row(table, &key)? {

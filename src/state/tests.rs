@@ -38,6 +38,10 @@ impl Log {
             app: Box::new(app),
             expected_revision: None,
             mode: PutMode::Create,
+            deploy: super::Deploy {
+                id: super::ids::DeploymentId(format!("create-{id}")),
+                force: true,
+            },
         })
         .expect("app created");
     }
@@ -258,6 +262,10 @@ fn deleting_an_app_decommissions_its_instances() {
     log.apply(Command::DeleteApp {
         id: PathId::parse("/web", None).unwrap(),
         expected_revision: None,
+        deploy: super::Deploy {
+            id: super::ids::DeploymentId("delete-web".into()),
+            force: true,
+        },
     })
     .expect("deleted");
     assert_eq!(log.state.instance(&a).unwrap().goal, Goal::Decommissioned);

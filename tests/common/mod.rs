@@ -545,6 +545,7 @@ impl Cluster {
             let request = CreateAppRequest {
                 definition_json: app_json(app),
                 request_id: format!("create-{app}"),
+                force: true,
             };
             match self.apps(id).create_app(request).await {
                 Ok(r) => Some(r.into_inner()),
@@ -571,6 +572,7 @@ impl Cluster {
                         let request = CreateAppRequest {
                             definition_json: app_json(app),
                             request_id: format!("create-{app}"),
+                            force: true,
                         };
                         match client.create_app(request).await {
                             Ok(_) => Some(()),

@@ -174,6 +174,19 @@ def take_over(master, framework_id):
     log("EVENT takeover subscribed")
 
 
+def retry(call, *args):
+    """Runs a driver call, retrying while the master still holds the previous subscription's
+    stream id (a call racing a re-subscription gets 400 "didn't match the stream ID"; a real
+    framework retries it once its new subscription is current)."""
+    for attempt in range(20):
+        try:
+            return call(*args)
+        except RuntimeError as e:
+            if "didn't match the stream ID" not in str(e) or attempt == 19:
+                raise
+            time.sleep(0.2)
+
+
 def stop(driver, failover):
     """Stops the driver: with `failover` the framework stays registered, else TEARDOWN."""
     driver.stop(failover=failover)
@@ -203,7 +216,7 @@ def main():
     journal.status("echo-1", "TASK_RUNNING")
     journal.status("echo-1", "TASK_FINISHED")
     journal.status("sleep-1", "TASK_RUNNING")
-    driver.killTask({"value": "sleep-1"})
+    retry(driver.killTask, {"value": "sleep-1"})
     journal.status("sleep-1", "TASK_KILLED")
     journal.status("survivor", "TASK_RUNNING")
 
@@ -222,9 +235,9 @@ def main():
     journal.wait_for("reregistered after the restart", lambda e: e[0] == "reregistered")
     if journal.any(lambda e: e[0] == "registered"):
         fail("a restarted framework with an id must get reregistered, not registered")
-    driver.reconcileTasks([{"task_id": {"value": "survivor"}}])
+    retry(driver.reconcileTasks, [{"task_id": {"value": "survivor"}}])
     journal.status("survivor", "TASK_RUNNING")
-    driver.killTask({"value": "survivor"})
+    retry(driver.killTask, {"value": "survivor"})
     journal.status("survivor", "TASK_KILLED")
     stop(driver, failover=False)
 

@@ -35,6 +35,14 @@ fn to_proto(record: &AppRecord, state: &State) -> App {
         definition_json: apps::app_info(record, state).to_string(),
         revision: record.revision,
         version: record.version.to_string(),
+        deployment_id: String::new(),
+    }
+}
+
+fn written_proto(written: &apps::Written, state: &State) -> App {
+    App {
+        deployment_id: written.deployment.0.clone(),
+        ..to_proto(&written.app, state)
     }
 }
 
@@ -85,13 +93,14 @@ impl AppService for AppApi {
             request,
             create_app,
             |m: CreateAppRequest| async move {
-                let record = apps::create(
+                let written = apps::create(
                     self.api(),
                     m.definition_json.as_bytes(),
                     request_id(&m.request_id),
+                    m.force,
                 )
                 .await?;
-                Ok(to_proto(&record, &self.api().local_view().state))
+                Ok(written_proto(&written, &self.api().local_view().state))
             }
         )
     }
@@ -160,10 +169,11 @@ impl AppService for AppApi {
                     create_if_missing: m.create_if_missing,
                     expected_revision: revision(m.expected_revision),
                     request_id: request_id(&m.request_id),
+                    force: m.force,
                 };
-                let (record, _) =
+                let written =
                     apps::update(self.api(), &id, m.definition_json.as_bytes(), options).await?;
-                Ok(to_proto(&record, &self.api().local_view().state))
+                Ok(written_proto(&written, &self.api().local_view().state))
             }
         )
     }
@@ -178,16 +188,18 @@ impl AppService for AppApi {
             delete_app,
             |m: DeleteAppRequest| async move {
                 let id = app_id(&m.id)?;
-                let (revision, _) = apps::delete(
+                let deleted = apps::delete(
                     self.api(),
                     &id,
                     revision(m.expected_revision),
                     request_id(&m.request_id),
+                    m.force,
                 )
                 .await?;
                 Ok(DeleteAppReply {
                     id: id.to_string(),
-                    revision,
+                    revision: deleted.revision,
+                    deployment_id: deleted.deployment.0,
                 })
             }
         )

@@ -8,6 +8,7 @@ mod cluster;
 use super::{Api, ApiError};
 use crate::proto;
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
@@ -26,13 +27,16 @@ enum Route {
 #[derive(Clone)]
 pub struct Router {
     api: Api,
+    /// The source address of forwarded calls (`None`: the kernel chooses).
+    bind: Option<IpAddr>,
     channels: Arc<Mutex<HashMap<String, Channel>>>,
 }
 
 impl Router {
-    pub fn new(api: Api) -> Router {
+    pub fn new(api: Api, bind: Option<IpAddr>) -> Router {
         Router {
             api,
+            bind,
             channels: Arc::default(),
         }
     }
@@ -42,7 +46,8 @@ impl Router {
         if let Some(c) = channels.get(addr) {
             return Ok(c.clone());
         }
-        let channel = crate::raft::network::connect_lazy(addr, None).map_err(Status::internal)?;
+        let channel =
+            crate::raft::network::connect_lazy(addr, self.bind).map_err(Status::internal)?;
         channels.insert(addr.to_string(), channel.clone());
         Ok(channel)
     }
@@ -85,11 +90,13 @@ fn leader_unreachable(status: Status) -> Status {
     }
 }
 
-/// Every client gRPC service of a node, ready to serve.
+/// Every client gRPC service of a node, ready to serve. Calls forwarded to the leader leave
+/// from `bind` when given.
 pub fn services(
     api: Api,
+    bind: Option<IpAddr>,
 ) -> Result<tonic::service::Routes, Box<dyn std::error::Error + Send + Sync>> {
-    let router = Router::new(api);
+    let router = Router::new(api, bind);
     let (health_reporter, health) = tonic_health::server::health_reporter();
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)

@@ -4,7 +4,7 @@ use super::Rest;
 use crate::api::apps::{self, UpdateOptions, app_info, path_id};
 use crate::api::{ApiError, Consistency};
 use crate::state::Rejection;
-use crate::state::ids::RequestId;
+use crate::state::ids::{DeploymentId, RequestId};
 use crate::state::path::PathId;
 use crate::state::time::Timestamp;
 use axum::Json;
@@ -27,8 +27,7 @@ pub struct AppQuery {
     #[allow(dead_code)]
     embed: Option<String>,
     partial_update: Option<bool>,
-    /// Accepted for Marathon clients; no deployment can block a write until deployments exist.
-    #[allow(dead_code)]
+    /// Cancel the deployments that hold the app instead of answering 409.
     force: Option<bool>,
 }
 
@@ -95,23 +94,38 @@ pub async fn create(
     q: Result<Query<AppQuery>, axum::extract::rejection::QueryRejection>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    query(q)?;
-    let record = apps::create(&rest.api, &body, request_id(&headers)).await?;
+    let q = query(q)?;
+    let force = q.force.unwrap_or(false);
+    let written = apps::create(&rest.api, &body, request_id(&headers), force).await?;
     let view = rest.api.local_view();
-    let mut doc = app_info(&record, &view.state);
-    doc["tasks"] = json!(apps::tasks(&view.state, &record.spec.id));
-    Ok(created(&record.spec.id, doc))
+    let mut doc = app_info(&written.app, &view.state);
+    doc["tasks"] = json!(apps::tasks(&view.state, &written.app.spec.id));
+    Ok(created(&written.app.spec.id, &written.deployment, doc))
 }
 
-fn created(id: &PathId, doc: Value) -> Response {
+/// 201 with `Location` and `Marathon-Deployment-Id`.
+fn created(id: &PathId, deployment: &DeploymentId, doc: Value) -> Response {
     let location = format!("/v2/apps{id}");
     (
         StatusCode::CREATED,
-        [(header::LOCATION, location)],
+        [
+            (header::LOCATION, location),
+            (DEPLOYMENT_HEADER, deployment.0.clone()),
+        ],
         Json(doc),
     )
         .into_response()
 }
+
+/// Marathon's answer to a write that started a deployment: the header and
+/// `{deploymentId, version}`.
+pub fn deployed(deployment: &DeploymentId, version: Timestamp) -> Response {
+    let body = json!({ "deploymentId": deployment.0, "version": version.to_string() });
+    ([(DEPLOYMENT_HEADER, deployment.0.clone())], Json(body)).into_response()
+}
+
+const DEPLOYMENT_HEADER: header::HeaderName =
+    header::HeaderName::from_static("marathon-deployment-id");
 
 /// What a path under `/v2/apps/` names.
 enum AppPath {
@@ -197,13 +211,17 @@ async fn update(
         create_if_missing,
         expected_revision: None,
         request_id: request_id(&headers),
+        force: q.force.unwrap_or(false),
     };
-    let (record, was_created) = apps::update(&rest.api, &id, &body, options).await?;
-    let result = json!({ "version": record.version.to_string() });
-    Ok(if was_created {
-        created(&id, result)
+    let written = apps::update(&rest.api, &id, &body, options).await?;
+    Ok(if written.created {
+        let result = json!({
+            "deploymentId": written.deployment.0,
+            "version": written.app.version.to_string(),
+        });
+        created(&id, &written.deployment, result)
     } else {
-        Json(result).into_response()
+        deployed(&written.deployment, written.app.version)
     })
 }
 
@@ -234,9 +252,10 @@ pub async fn delete(
     Path(raw): Path<String>,
     headers: HeaderMap,
     q: Result<Query<AppQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
-    query(q)?;
+) -> Result<Response, ApiError> {
+    let q = query(q)?;
     let id = only_app(&raw)?;
-    let (_, version) = apps::delete(&rest.api, &id, None, request_id(&headers)).await?;
-    Ok(Json(json!({ "version": version.to_string() })))
+    let force = q.force.unwrap_or(false);
+    let deleted = apps::delete(&rest.api, &id, None, request_id(&headers), force).await?;
+    Ok(deployed(&deleted.deployment, deleted.version))
 }

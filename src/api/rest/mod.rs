@@ -10,6 +10,7 @@ mod system;
 use super::Api;
 use axum::Router;
 use axum::routing::get;
+use std::net::IpAddr;
 
 /// What the REST handlers share.
 #[derive(Clone)]
@@ -31,9 +32,10 @@ pub struct NodeInfo {
     pub mesos_user: Option<String>,
 }
 
-pub fn router(api: Api, info: NodeInfo) -> Router {
+/// The REST routes; requests proxied to the leader leave from `bind` when given.
+pub fn router(api: Api, info: NodeInfo, bind: Option<IpAddr>) -> Router {
     let state = Rest {
-        proxy: proxy::Proxy::new(&info.http),
+        proxy: proxy::Proxy::new(&info.http, bind),
         api,
         info,
     };

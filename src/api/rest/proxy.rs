@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use std::net::IpAddr;
 use std::time::Duration;
 
 pub const VIA: &str = "x-marathon-via";
@@ -31,10 +32,12 @@ pub struct Proxy {
 }
 
 impl Proxy {
-    pub fn new(self_http: &str) -> Proxy {
+    /// `bind`: the source address of proxied requests (`None`: the kernel chooses).
+    pub fn new(self_http: &str, bind: Option<IpAddr>) -> Proxy {
         let mut connector = HttpConnector::new();
         connector.set_connect_timeout(Some(CONNECT_TIMEOUT));
         connector.set_nodelay(true);
+        connector.set_local_address(bind);
         let client = Client::builder(TokioExecutor::new()).build(connector);
         Proxy {
             client,

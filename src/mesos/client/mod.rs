@@ -25,6 +25,7 @@ use bytes::Bytes;
 use hyper::body::Incoming;
 use hyper::header::{CONTENT_TYPE, LOCATION};
 use hyper::{Response, StatusCode, Uri};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use subscription::EventStream;
@@ -50,6 +51,9 @@ pub struct ClientConfig {
     pub connect_timeout: Duration,
     /// Per call, and for a SUBSCRIBE until SUBSCRIBED arrives.
     pub call_timeout: Duration,
+    /// The source address of connections to masters (`None`: the kernel chooses), so that a
+    /// chaos harness can cut this node from Mesos with address-based firewall rules.
+    pub bind: Option<IpAddr>,
 }
 
 impl ClientConfig {
@@ -61,6 +65,7 @@ impl ClientConfig {
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
             connect_timeout: Duration::from_secs(2),
             call_timeout: Duration::from_secs(5),
+            bind: None,
         }
     }
 }

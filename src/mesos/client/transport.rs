@@ -39,6 +39,7 @@ impl Transport {
         let mut connector = HttpConnector::new();
         connector.set_connect_timeout(Some(config.connect_timeout));
         connector.set_nodelay(true);
+        connector.set_local_address(config.bind);
         // Masters write heartbeats; keepalive probes find a dead peer on an idle call pool.
         connector.set_keepalive(Some(Duration::from_secs(30)));
         let calls = HyperClient::builder(TokioExecutor::new()).build(connector.clone());

@@ -1,0 +1,247 @@
+//! What the leader should do now, as a pure function of the replicated state and the time:
+//! which instances to launch, which to decommission, and which deployment steps are done.
+//! Level-triggered: it looks only at the committed state, so a new leader picks up exactly where
+//! the last one was, and an instance already right is never touched again.
+//!
+//! Per app, by the deployment action driving it (Marathon's DeploymentActor, §4.3):
+//! - none, StartApplication or ScaleApplication: converge the app's running instances to
+//!   `instances` (launch the shortfall, decommission the excess by `killSelection`);
+//! - RestartApplication: the rolling replacement of instances older than the app's last
+//!   configuration change, within `minimumHealthCapacity` and `maximumOverCapacity`;
+//! - an app with an action in a later step waits (nothing launched or killed) until its step;
+//! - StopApplication: the app is gone and its instances decommissioned; done when none remain.
+//!
+//! Launches obey the app's backoff after failures (`backoffSeconds × backoffFactor^(n−1)`,
+//! capped by `maxLaunchDelaySeconds`).
+
+use super::placement::Want;
+use crate::state::State;
+use crate::state::app::{AppDefinition, KillSelection};
+use crate::state::ids::{DeploymentId, InstanceId};
+use crate::state::model::{AppFailures, AppRecord, Condition, DeploymentAction, Goal, Instance};
+use crate::state::path::PathId;
+use crate::state::time::Timestamp;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+#[derive(Debug, Default)]
+pub struct Decisions {
+    /// Instances to launch, per app, in app order.
+    pub wants: Vec<Want>,
+    /// Instances to decommission (their tasks are then killed).
+    pub decommission: Vec<InstanceId>,
+    /// Deployment steps whose every action is done: (deployment, step index).
+    pub advance: Vec<(DeploymentId, usize)>,
+    /// Apps that would launch but are backed off after failures, with the time they may again.
+    pub delayed: Vec<(PathId, Timestamp)>,
+}
+
+/// The launch delay after `failures`, or `None` once it has expired (as Marathon, a delay
+/// is forgotten when no failure came for the delay plus `maxLaunchDelaySeconds`).
+pub fn launch_delay(
+    app: &AppDefinition,
+    failures: &AppFailures,
+    now: Timestamp,
+) -> Option<Timestamp> {
+    let cap = app.max_launch_delay_seconds as f64;
+    let exponent = failures.consecutive.saturating_sub(1).min(1_000) as i32;
+    let delay = (app.backoff_seconds as f64 * app.backoff_factor.powi(exponent)).min(cap);
+    let until = failures.last_at.millis() + (delay * 1000.0) as i64;
+    let forgotten = until + (cap * 1000.0) as i64;
+    (now.millis() < forgotten && now.millis() < until).then_some(Timestamp(until))
+}
+
+/// Whether an instance counts as healthy for a deployment: running, and not reported unhealthy
+/// (Marathon's `consideredHealthy`; results of leader-run checks arrive with the health issue).
+fn healthy(i: &Instance) -> bool {
+    i.condition() == Condition::Running
+        && i.observed.as_ref().and_then(|o| o.healthy) != Some(false)
+}
+
+/// Instances that still hold resources or may come back: decommissioned ones not yet ended.
+fn lingering(instances: &[&Instance]) -> bool {
+    instances.iter().any(|i| i.goal != Goal::Running)
+}
+
+/// The kill order among `candidates`: not running first (they serve nothing), then by the
+/// app's `killSelection`.
+fn kill_order(mut candidates: Vec<&Instance>, selection: KillSelection) -> Vec<&Instance> {
+    candidates.sort_by_key(|i| (i.provisioned_at, i.id.clone()));
+    if selection == KillSelection::YoungestFirst {
+        candidates.reverse();
+    }
+    candidates.sort_by_key(|i| healthy(i));
+    candidates
+}
+
+struct AppView<'a> {
+    record: &'a AppRecord,
+    /// Instances meant to run (goal Running).
+    active: Vec<&'a Instance>,
+    all: Vec<&'a Instance>,
+}
+
+pub fn decide(state: &State, now: Timestamp) -> Decisions {
+    let mut decisions = Decisions::default();
+    let mut by_app: BTreeMap<&PathId, Vec<&Instance>> = BTreeMap::new();
+    for i in state.instances() {
+        by_app.entry(&i.app).or_default().push(i);
+    }
+    for record in state.apps() {
+        let id = &record.spec.id;
+        let all = by_app.remove(id).unwrap_or_default();
+        let view = AppView {
+            record,
+            active: all
+                .iter()
+                .copied()
+                .filter(|i| i.goal == Goal::Running)
+                .collect(),
+            all,
+        };
+        let mut driving = None;
+        let mut waiting = false;
+        for d in state.deployments_of(id) {
+            waiting |= d.waits(id);
+            if let Some(action) = d.current_action(id) {
+                driving = Some(action);
+            }
+        }
+        if waiting && driving.is_none() {
+            continue;
+        }
+        let (launch, kill) = match driving {
+            Some(DeploymentAction::RestartApplication { .. }) => rolling(&view),
+            _ => converge(&view),
+        };
+        decisions
+            .decommission
+            .extend(kill.into_iter().map(|i| i.id.clone()));
+        if launch > 0 {
+            match state
+                .app_failures(id)
+                .and_then(|f| launch_delay(&record.spec, f, now))
+            {
+                Some(until) => decisions.delayed.push((id.clone(), until)),
+                None => decisions.wants.push(Want {
+                    app: Arc::clone(&record.spec),
+                    count: launch,
+                }),
+            }
+        }
+    }
+    // Instances of apps that no longer exist and are somehow still meant to run.
+    for (_, orphans) in by_app {
+        decisions.decommission.extend(
+            orphans
+                .into_iter()
+                .filter(|i| i.goal == Goal::Running)
+                .map(|i| i.id.clone()),
+        );
+    }
+    for d in state.deployments() {
+        let Some(step) = d.steps.get(d.current_step) else {
+            continue;
+        };
+        if step.actions.iter().all(|a| action_done(state, a)) {
+            decisions.advance.push((d.id.clone(), d.current_step));
+        }
+    }
+    decisions
+}
+
+/// Converges the running instances to `instances`: (how many to launch, which to kill).
+fn converge<'a>(view: &AppView<'a>) -> (u32, Vec<&'a Instance>) {
+    let target = view.record.spec.instances as usize;
+    let active = view.active.len();
+    if active < target {
+        return ((target - active) as u32, Vec::new());
+    }
+    let excess = active - target;
+    let order = kill_order(view.active.clone(), view.record.spec.kill_selection);
+    (0, order.into_iter().take(excess).collect())
+}
+
+/// Whether an instance runs the app's current configuration.
+fn current(view: &AppView<'_>, i: &Instance) -> bool {
+    i.app_version >= view.record.version_info.last_config_change_at
+}
+
+/// The rolling replacement (Marathon's TaskReplaceActor, level-triggered): kill old instances
+/// while more than `minHealthy` are healthy, launch new ones up to `maxCapacity`.
+fn rolling<'a>(view: &AppView<'a>) -> (u32, Vec<&'a Instance>) {
+    let spec = &view.record.spec;
+    let n = spec.instances as usize;
+    let strategy = &spec.upgrade_strategy;
+    let min_healthy = (n as f64 * strategy.minimum_health_capacity).ceil() as usize;
+    let mut max_capacity = (n as f64 * (1.0 + strategy.maximum_over_capacity)).floor() as usize;
+    let (new, old): (Vec<&Instance>, Vec<&Instance>) =
+        view.active.iter().copied().partition(|i| current(view, i));
+    let healthy_now = view.active.iter().filter(|i| healthy(i)).count();
+    if min_healthy == max_capacity && max_capacity <= healthy_now {
+        // No room to start a new instance before killing an old one: one extra, for progress.
+        max_capacity += 1;
+    }
+    let mut kill: Vec<&Instance> = Vec::new();
+    // Surplus new instances (the app was also scaled down) go first.
+    if new.len() > n {
+        kill.extend(
+            kill_order(new.clone(), spec.kill_selection)
+                .into_iter()
+                .take(new.len() - n),
+        );
+    }
+    let killable = healthy_now.saturating_sub(min_healthy);
+    let old_order = kill_order(old.clone(), spec.kill_selection);
+    // Unhealthy old instances serve nothing: they may always go; healthy ones within budget.
+    let mut budget = killable;
+    for i in old_order {
+        if !healthy(i) {
+            kill.push(i);
+        } else if budget > 0 {
+            budget -= 1;
+            kill.push(i);
+        }
+    }
+    let old_left = old.len() - kill.iter().filter(|i| !current(view, i)).count();
+    let new_kept = new.len().min(n);
+    let room = max_capacity.saturating_sub(old_left + new_kept);
+    let launch = n.saturating_sub(new_kept).min(room);
+    (launch as u32, kill)
+}
+
+fn action_done(state: &State, action: &DeploymentAction) -> bool {
+    let app = action.app();
+    let instances: Vec<&Instance> = state.instances_of(app).collect();
+    match action {
+        DeploymentAction::StartApplication { .. } => true,
+        DeploymentAction::StopApplication { .. } => instances.is_empty(),
+        DeploymentAction::ScaleApplication { .. } | DeploymentAction::RestartApplication { .. } => {
+            let Some(record) = state.app(app) else {
+                return true;
+            };
+            let view = AppView {
+                record,
+                active: instances
+                    .iter()
+                    .copied()
+                    .filter(|i| i.goal == Goal::Running)
+                    .collect(),
+                all: instances.clone(),
+            };
+            let n = record.spec.instances as usize;
+            // A restart is done when every instance runs the new configuration; a scale only
+            // counts (instances left over from a cancelled restart may stay as they are).
+            let restart = matches!(action, DeploymentAction::RestartApplication { .. });
+            view.active.len() == n
+                && view
+                    .active
+                    .iter()
+                    .all(|i| healthy(i) && (!restart || current(&view, i)))
+                && !lingering(&view.all)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

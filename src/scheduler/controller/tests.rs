@@ -1,0 +1,338 @@
+//! The controller, table-driven on states built through `apply`: convergence, kill order,
+//! deployment steps and the rolling-restart arithmetic of Marathon's examples, backoff.
+
+use super::*;
+use crate::state::app::{AppInput, parse_app};
+use crate::state::ids::{AgentId, TaskId};
+use crate::state::model::StatusReport;
+use crate::state::{Command, Deploy, Outcome, PutMode, Request};
+
+struct World {
+    state: State,
+    index: u64,
+    clock: i64,
+}
+
+impl World {
+    fn new() -> World {
+        World {
+            state: State::default(),
+            index: 0,
+            clock: 1_000_000,
+        }
+    }
+
+    fn apply(&mut self, command: Command) -> Outcome {
+        self.index += 1;
+        self.clock += 10;
+        let request = Request::new(Timestamp(self.clock), None, command);
+        let (response, _) = self.state.apply((self.index, 0), &request);
+        response.expect("command accepted")
+    }
+
+    fn now(&self) -> Timestamp {
+        Timestamp(self.clock)
+    }
+
+    /// Creates or replaces an app; returns its deployment id.
+    fn put(&mut self, json: &str) -> DeploymentId {
+        let app = parse_app(json.as_bytes(), AppInput::Create).expect("valid app");
+        let deploy = Deploy {
+            id: DeploymentId(format!("d{}", self.index + 1)),
+            force: true,
+        };
+        let id = deploy.id.clone();
+        self.apply(Command::PutApp {
+            app: Box::new(app),
+            expected_revision: None,
+            mode: PutMode::Upsert,
+            deploy,
+        });
+        id
+    }
+
+    /// Provisions `n` instances of `app` at its current version and reports them running.
+    fn launch(&mut self, app: &str, n: usize) -> Vec<InstanceId> {
+        let path = PathId::parse(app, None).unwrap();
+        let version = self.state.app(&path).unwrap().version;
+        (0..n)
+            .map(|_| {
+                let id = InstanceId::for_app(&path, uuid::Uuid::new_v4());
+                self.apply(Command::ProvisionInstance {
+                    instance: Box::new(Instance {
+                        id: id.clone(),
+                        app: path.clone(),
+                        app_version: version,
+                        goal: Goal::Running,
+                        observed: None,
+                        agent: Some(AgentId("a".into())),
+                        hostname: Some("h".into()),
+                        agent_attributes: Default::default(),
+                        region: None,
+                        zone: None,
+                        host_ports: vec![],
+                        incarnation: 1,
+                        reservation: None,
+                        provisioned_at: Timestamp(0),
+                        revision: 0,
+                    }),
+                });
+                self.status(&id, Condition::Running);
+                id
+            })
+            .collect()
+    }
+
+    fn status(&mut self, id: &InstanceId, condition: Condition) {
+        let task = TaskId(format!("{id}._app.1"));
+        self.apply(Command::RecordStatus {
+            report: StatusReport {
+                task_id: task,
+                agent: None,
+                condition,
+                status_uuid: Some(uuid::Uuid::new_v4().to_string()),
+                message: Some("test".into()),
+                reason: None,
+                healthy: None,
+            },
+        });
+    }
+
+    /// Applies the controller's decommissions and ends those instances (killed), and advances
+    /// finished steps; the decisions it made.
+    fn step(&mut self) -> Decisions {
+        let d = decide(&self.state, self.now());
+        for id in &d.decommission {
+            self.apply(Command::SetInstanceGoal {
+                id: id.clone(),
+                goal: Goal::Decommissioned,
+            });
+            self.status(id, Condition::Killed);
+        }
+        for (id, step) in &d.advance {
+            self.apply(Command::AdvanceDeployment {
+                id: id.clone(),
+                step: *step,
+            });
+        }
+        d
+    }
+
+    fn wanted(d: &Decisions, app: &str) -> u32 {
+        d.wants
+            .iter()
+            .filter(|w| w.app.id.as_str() == app)
+            .map(|w| w.count)
+            .sum()
+    }
+
+    fn running(&self, app: &str) -> usize {
+        let path = PathId::parse(app, None).unwrap();
+        self.state
+            .instances_of(&path)
+            .filter(|i| i.goal == Goal::Running && i.condition() == Condition::Running)
+            .count()
+    }
+}
+
+#[test]
+fn a_new_app_launches_its_instances_and_its_deployment_finishes_when_they_run() {
+    let mut w = World::new();
+    let d = w.put(r#"{"id":"/web","cmd":"x","instances":3}"#);
+    let first = decide(&w.state, w.now());
+    assert_eq!(World::wanted(&first, "/web"), 3);
+    // Step 0 (StartApplication) is done at once.
+    assert_eq!(first.advance, vec![(d.clone(), 0)]);
+    w.step();
+    w.launch("/web", 2);
+    let mid = w.step();
+    assert_eq!(World::wanted(&mid, "/web"), 1);
+    assert!(mid.advance.is_empty(), "two of three running is not done");
+    w.launch("/web", 1);
+    let done = w.step();
+    assert_eq!(done.advance, vec![(d.clone(), 1)]);
+    assert!(
+        w.state.deployment(&d).is_none(),
+        "the finished deployment is gone"
+    );
+}
+
+#[test]
+fn scaling_down_kills_the_youngest_or_the_oldest_and_waits_for_the_kills() {
+    for (selection, keep_first) in [("YOUNGEST_FIRST", true), ("OLDEST_FIRST", false)] {
+        let mut w = World::new();
+        let json =
+            |n| format!(r#"{{"id":"/s","cmd":"x","instances":{n},"killSelection":"{selection}"}}"#);
+        w.put(&json(3));
+        w.step();
+        let mut ids = Vec::new();
+        for _ in 0..3 {
+            // Distinct provisioning times: the World clock moves with every command.
+            ids.extend(w.launch("/s", 1));
+        }
+        w.step();
+        let d = w.put(&json(1));
+        let decided = decide(&w.state, w.now());
+        assert_eq!(decided.decommission.len(), 2);
+        let kept = if keep_first { &ids[0] } else { &ids[2] };
+        assert!(!decided.decommission.contains(kept), "{selection}");
+        w.step();
+        assert_eq!(w.running("/s"), 1);
+        w.step();
+        assert!(w.state.deployment(&d).is_none(), "{selection}: scale done");
+    }
+}
+
+/// Runs a rolling restart of `n` instances to the end, checking at every step that healthy
+/// instances never drop below `min_healthy` and the total never exceeds `max_total`.
+fn roll(n: u32, min_hc: f64, max_oc: f64, min_healthy: usize, max_total: usize) {
+    let mut w = World::new();
+    let json = |cmd: &str| {
+        format!(
+            r#"{{"id":"/r","cmd":"{cmd}","instances":{n},
+                "upgradeStrategy":{{"minimumHealthCapacity":{min_hc},"maximumOverCapacity":{max_oc}}}}}"#
+        )
+    };
+    w.put(&json("old"));
+    w.step();
+    w.launch("/r", n as usize);
+    w.step();
+    let d = w.put(&json("new"));
+    for round in 0..50 {
+        let decided = w.step();
+        let healthy = w.running("/r");
+        assert!(
+            healthy >= min_healthy,
+            "round {round}: {healthy} healthy < {min_healthy}"
+        );
+        let launch = World::wanted(&decided, "/r") as usize;
+        let path = PathId::parse("/r", None).unwrap();
+        let active = w
+            .state
+            .instances_of(&path)
+            .filter(|i| i.goal == Goal::Running)
+            .count();
+        assert!(
+            active + launch <= max_total,
+            "round {round}: {active} active + {launch} launches > {max_total}"
+        );
+        if w.state.deployment(&d).is_none() {
+            let version = w
+                .state
+                .app(&path)
+                .unwrap()
+                .version_info
+                .last_config_change_at;
+            let instances: Vec<&Instance> = w.state.instances_of(&path).collect();
+            assert_eq!(instances.len(), n as usize);
+            assert!(instances.iter().all(|i| i.app_version >= version));
+            return;
+        }
+        w.launch("/r", launch);
+    }
+    panic!("the restart did not finish in 50 rounds");
+}
+
+#[test]
+fn rolling_restarts_follow_marathons_capacity_rules() {
+    // Default (1, 1): all new side by side, then the old ones go.
+    roll(3, 1.0, 1.0, 3, 6);
+    // (0, 1): everything may go at once.
+    roll(3, 0.0, 1.0, 0, 6);
+    // (1, 0): no room over capacity: one extra instance so the restart can progress.
+    roll(3, 1.0, 0.0, 3, 4);
+    // 3 × 0.7 rounds up to 3 that must stay healthy.
+    roll(3, 0.7, 0.0, 3, 4);
+    // (0.5, 0): half may go, never more than `instances` in total.
+    roll(4, 0.5, 0.0, 2, 4);
+}
+
+#[test]
+fn an_app_waits_for_its_step_and_a_deleted_app_stops() {
+    let mut w = World::new();
+    w.put(r#"{"id":"/gone","cmd":"x","instances":2}"#);
+    w.step();
+    w.launch("/gone", 2);
+    w.step();
+    let path = PathId::parse("/gone", None).unwrap();
+    let outcome = w.apply(Command::DeleteApp {
+        id: path.clone(),
+        expected_revision: None,
+        deploy: Deploy {
+            id: DeploymentId("del".into()),
+            force: false,
+        },
+    });
+    assert!(matches!(outcome, Outcome::AppDeleted { .. }));
+    let decided = decide(&w.state, w.now());
+    assert!(decided.advance.is_empty(), "instances still run");
+    let ids: Vec<InstanceId> = w.state.instances_of(&path).map(|i| i.id.clone()).collect();
+    for id in &ids {
+        w.status(id, Condition::Killed);
+    }
+    let decided = decide(&w.state, w.now());
+    assert_eq!(decided.advance, vec![(DeploymentId("del".into()), 0)]);
+}
+
+#[test]
+fn failures_back_launches_off_and_a_new_version_resets_them() {
+    let mut w = World::new();
+    let json = r#"{"id":"/crash","cmd":"x","instances":1,"backoffSeconds":10,"backoffFactor":2,"maxLaunchDelaySeconds":60}"#;
+    w.put(json);
+    w.step();
+    let id = w.launch("/crash", 1).remove(0);
+    w.status(&id, Condition::Failed);
+    let decided = decide(&w.state, w.now());
+    assert!(decided.wants.is_empty(), "backed off");
+    let (_, until) = decided.delayed[0].clone();
+    assert_eq!(until.millis() - w.now().millis(), 10_000);
+    // After the delay it launches again.
+    let later = Timestamp(until.millis() + 1);
+    assert_eq!(World::wanted(&decide(&w.state, later), "/crash"), 1);
+    // A second failure doubles the delay.
+    let id = w.launch("/crash", 1).remove(0);
+    w.status(&id, Condition::Failed);
+    let failures = w
+        .state
+        .app_failures(&PathId::parse("/crash", None).unwrap())
+        .unwrap();
+    assert_eq!(failures.consecutive, 2);
+    let spec = w
+        .state
+        .app(&PathId::parse("/crash", None).unwrap())
+        .unwrap()
+        .spec
+        .clone();
+    assert_eq!(
+        launch_delay(&spec, failures, w.now()).unwrap().millis() - failures.last_at.millis(),
+        20_000
+    );
+    // A new configuration launches at once.
+    w.put(r#"{"id":"/crash","cmd":"y","instances":1,"backoffSeconds":10,"backoffFactor":2,"maxLaunchDelaySeconds":60}"#);
+    assert_eq!(World::wanted(&decide(&w.state, w.now()), "/crash"), 1);
+}
+
+#[test]
+fn a_killed_scale_down_is_no_failure_and_conflicting_writes_are_locked() {
+    let mut w = World::new();
+    w.put(r#"{"id":"/l","cmd":"x","instances":1}"#);
+    let app = parse_app(br#"{"id":"/l","cmd":"y","instances":1}"#, AppInput::Create).unwrap();
+    let request = Request::new(
+        w.now(),
+        None,
+        Command::PutApp {
+            app: Box::new(app),
+            expected_revision: None,
+            mode: PutMode::Upsert,
+            deploy: Deploy {
+                id: DeploymentId("second".into()),
+                force: false,
+            },
+        },
+    );
+    let (refused, _) = w.state.apply((999, 0), &request);
+    assert!(
+        matches!(refused, Err(crate::state::Rejection::AppLocked { ref deployments, .. }) if deployments.len() == 1),
+        "{refused:?}"
+    );
+}

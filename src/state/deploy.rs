@@ -1,0 +1,255 @@
+//! Deployments in `apply`: every app change commits its plan in the same command, locks its apps
+//! (a conflicting change is refused unless forced, which cancels the holder), and is advanced
+//! step by step by the leader's deployment service; cancel and rollback; launch failures.
+
+use super::command::{Deploy, Outcome, Rejection, Response};
+use super::events::Event;
+use super::ids::DeploymentId;
+use super::model::{
+    AppFailures, Deployment, DeploymentAction, DeploymentStep, Goal, Instance, StatusReport,
+    TaskFailure,
+};
+use super::path::PathId;
+use super::rows::Table;
+use super::time::Timestamp;
+use super::{Applied, State};
+use crate::state::app::AppDefinition;
+use std::sync::Arc;
+
+/// What a change does to one app, which decides its deployment steps (Marathon's
+/// `DeploymentPlan`: a new app starts then scales; a scale-only change scales; any other change
+/// restarts; a deleted app stops).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum AppChange {
+    Created,
+    Scaled,
+    Reconfigured,
+    Unchanged,
+    Deleted,
+}
+
+impl AppChange {
+    pub(super) fn steps(self, app: &PathId, instances: u32) -> Vec<DeploymentStep> {
+        let step = |action| DeploymentStep {
+            actions: vec![action],
+        };
+        let app = app.clone();
+        match self {
+            AppChange::Created => vec![
+                step(DeploymentAction::StartApplication { app: app.clone() }),
+                step(DeploymentAction::ScaleApplication { app, instances }),
+            ],
+            AppChange::Scaled => vec![step(DeploymentAction::ScaleApplication { app, instances })],
+            AppChange::Reconfigured => vec![step(DeploymentAction::RestartApplication { app })],
+            AppChange::Unchanged => Vec::new(),
+            AppChange::Deleted => vec![step(DeploymentAction::StopApplication { app })],
+        }
+    }
+}
+
+impl State {
+    /// The deployments holding `app`; refused unless the change is forced (then the caller
+    /// cancels them once its own checks passed).
+    pub(super) fn check_locks(
+        &self,
+        app: &PathId,
+        deploy: &Deploy,
+    ) -> Result<Vec<DeploymentId>, Rejection> {
+        let locks: Vec<DeploymentId> = self.deployments_of(app).map(|d| d.id.clone()).collect();
+        if !locks.is_empty() && !deploy.force {
+            return Err(Rejection::AppLocked {
+                app: app.clone(),
+                deployments: locks,
+            });
+        }
+        if self.deployments.contains_key(&deploy.id) {
+            return Err(Rejection::Invalid(format!(
+                "deployment {} already exists",
+                deploy.id
+            )));
+        }
+        Ok(locks)
+    }
+
+    pub(super) fn cancel_deployments(&mut self, ids: &[DeploymentId], applied: &mut Applied) {
+        for id in ids {
+            self.cancel_deployment(id, applied);
+        }
+    }
+
+    pub(super) fn cancel_deployment(&mut self, id: &DeploymentId, applied: &mut Applied) {
+        if self.deployments.remove(id).is_some() {
+            applied.touched.push((Table::Deployments, id.0.clone()));
+            applied
+                .events
+                .push(Event::DeploymentCancelled { id: id.clone() });
+        }
+    }
+
+    /// Stores a new deployment (none when there is nothing to do: Marathon's empty plan
+    /// succeeds at once).
+    pub(super) fn start_deployment(
+        &mut self,
+        deploy: &Deploy,
+        version: Timestamp,
+        original: Vec<(PathId, Option<Arc<AppDefinition>>)>,
+        steps: Vec<DeploymentStep>,
+        applied: &mut Applied,
+    ) {
+        let deployment = Deployment {
+            id: deploy.id.clone(),
+            version,
+            affected_apps: original.iter().map(|(id, _)| id.clone()).collect(),
+            steps,
+            current_step: 0,
+            original,
+            revision: 1,
+        };
+        if deployment.steps.is_empty() {
+            applied.events.push(Event::DeploymentSucceeded {
+                deployment: Box::new(deployment),
+            });
+            return;
+        }
+        applied
+            .touched
+            .push((Table::Deployments, deployment.id.0.clone()));
+        applied.events.push(Event::DeploymentStarted {
+            deployment: Box::new(deployment.clone()),
+        });
+        self.deployments.insert(deployment.id.clone(), deployment);
+    }
+
+    /// Idempotent: only the step the deployment is on advances it.
+    pub(super) fn advance_deployment(
+        &mut self,
+        id: &DeploymentId,
+        step: usize,
+        applied: &mut Applied,
+    ) -> Response {
+        let Some(deployment) = self.deployments.get_mut(id) else {
+            return Err(Rejection::DeploymentNotFound(id.clone()));
+        };
+        if deployment.current_step != step {
+            return Ok(Outcome::DeploymentAdvanced {
+                id: id.clone(),
+                finished: false,
+            });
+        }
+        deployment.current_step += 1;
+        deployment.revision += 1;
+        let snapshot = Box::new(deployment.clone());
+        applied.touched.push((Table::Deployments, id.0.clone()));
+        applied.events.push(Event::DeploymentStepSucceeded {
+            deployment: snapshot.clone(),
+            step,
+        });
+        let finished = snapshot.current_step >= snapshot.steps.len();
+        if finished {
+            self.deployments.remove(id);
+            applied.events.push(Event::DeploymentSucceeded {
+                deployment: snapshot,
+            });
+        }
+        Ok(Outcome::DeploymentAdvanced {
+            id: id.clone(),
+            finished,
+        })
+    }
+
+    /// Cancels `id` and deploys each app it affected back to what it was before it (Marathon's
+    /// revert: other changes made since stay), forced over whatever else holds those apps.
+    pub(super) fn rollback_deployment(
+        &mut self,
+        time: Timestamp,
+        id: &DeploymentId,
+        deploy: &Deploy,
+        applied: &mut Applied,
+    ) -> Response {
+        let Some(deployment) = self.deployments.get(id).cloned() else {
+            return Err(Rejection::DeploymentNotFound(id.clone()));
+        };
+        if self.deployments.contains_key(&deploy.id) {
+            return Err(Rejection::Invalid(format!(
+                "deployment {} already exists",
+                deploy.id
+            )));
+        }
+        let mut holders: Vec<DeploymentId> = Vec::new();
+        for app in &deployment.affected_apps {
+            for d in self.deployments_of(app) {
+                if !holders.contains(&d.id) {
+                    holders.push(d.id.clone());
+                }
+            }
+        }
+        self.cancel_deployments(&holders, applied);
+        let mut original = Vec::new();
+        let mut steps: Vec<DeploymentStep> = Vec::new();
+        for (app, before) in &deployment.original {
+            let now = self.apps.get(app).map(|r| Arc::clone(&r.spec));
+            let change = match (&now, before) {
+                (None, None) => continue,
+                (Some(_), None) => {
+                    self.remove_app_inner(app, applied);
+                    AppChange::Deleted
+                }
+                (_, Some(spec)) => {
+                    if self.apps.get(app).is_none() && self.check_app_placement(app).is_err() {
+                        // A group took its place meanwhile: it cannot come back there.
+                        continue;
+                    }
+                    self.put_app_inner(time, spec, applied).2
+                }
+            };
+            original.push((app.clone(), now));
+            let instances = before.as_ref().map_or(0, |s| s.instances);
+            for (i, step) in change.steps(app, instances).into_iter().enumerate() {
+                match steps.get_mut(i) {
+                    Some(s) => s.actions.extend(step.actions),
+                    None => steps.push(step),
+                }
+            }
+        }
+        self.start_deployment(deploy, time, original, steps, applied);
+        Ok(Outcome::DeploymentRolledBack {
+            id: id.clone(),
+            rollback: deploy.id.clone(),
+            version: time,
+        })
+    }
+
+    /// Counts a failed launch of an instance that was meant to run (backoff, lastTaskFailure).
+    pub(super) fn record_failure(
+        &mut self,
+        time: Timestamp,
+        instance: Instance,
+        report: &StatusReport,
+        applied: &mut Applied,
+    ) {
+        if instance.goal != Goal::Running || !self.apps.contains_key(&instance.app) {
+            return;
+        }
+        let consecutive = self
+            .app_failures
+            .get(&instance.app)
+            .map_or(0, |f| f.consecutive)
+            .saturating_add(1);
+        let failures = AppFailures {
+            consecutive,
+            last_at: time,
+            last: TaskFailure {
+                task_id: report.task_id.clone(),
+                condition: report.condition,
+                message: report.message.clone(),
+                host: instance.hostname.clone(),
+                agent: instance.agent.clone(),
+                app_version: instance.app_version,
+            },
+        };
+        applied
+            .touched
+            .push((Table::AppFailures, instance.app.to_string()));
+        self.app_failures.insert(instance.app, failures);
+    }
+}
