@@ -45,7 +45,26 @@ pub fn app_info(record: &AppRecord, state: &State) -> Value {
         map.insert("tasksRunning".into(), json!(running));
         map.insert("tasksHealthy".into(), json!(healthy));
         map.insert("tasksUnhealthy".into(), json!(unhealthy));
-        map.insert("deployments".into(), json!([]));
+        let deployments: Vec<Value> = state
+            .deployments_of(&record.spec.id)
+            .map(|d| json!({ "id": d.id.0 }))
+            .collect();
+        map.insert("deployments".into(), json!(deployments));
+        if let Some(f) = state.app_failures(&record.spec.id) {
+            map.insert(
+                "lastTaskFailure".into(),
+                json!({
+                    "appId": record.spec.id.to_string(),
+                    "host": f.last.host,
+                    "message": f.last.message.clone().unwrap_or_default(),
+                    "state": task_state(f.last.condition),
+                    "taskId": f.last.task_id.0,
+                    "timestamp": f.last_at.to_string(),
+                    "version": f.last.app_version.to_string(),
+                    "slaveId": f.last.agent.as_ref().map(|a| a.0.clone()),
+                }),
+            );
+        }
     }
     doc
 }

@@ -4,6 +4,7 @@
 //! to its gRPC port, REST calls proxied to its HTTP port, as Marathon does).
 
 pub mod apps;
+pub mod deployments;
 pub mod error;
 pub mod grpc;
 mod propose;

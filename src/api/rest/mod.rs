@@ -4,6 +4,7 @@
 //! `X-Marathon-Leader`.
 
 mod apps;
+mod deployments;
 mod proxy;
 mod system;
 
@@ -53,6 +54,11 @@ pub fn router(api: Api, info: NodeInfo, bind: Option<IpAddr>) -> Router {
                 .put(apps::put)
                 .patch(apps::patch)
                 .delete(apps::delete),
+        )
+        .route("/v2/deployments", get(deployments::list))
+        .route(
+            "/v2/deployments/{id}",
+            axum::routing::delete(deployments::cancel),
         )
         .fallback(system::not_found)
         .layer(axum::middleware::from_fn_with_state(
