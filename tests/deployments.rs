@@ -168,6 +168,21 @@ async fn a_locked_app_is_refused_until_forced_and_a_deployment_rolls_back() {
     assert_eq!(list[0]["id"], stuck.as_str());
     assert_eq!(list[0]["affectedApps"], json!(["/roll"]));
     assert_eq!(list[0]["currentActions"][0]["action"], "RestartApplication");
+    // The queue says why: no agent has the memory.
+    let insufficient_mem = common::eventually(WAIT, "the queue to explain", || async {
+        let (_, doc) = send(&cluster, Method::GET, "/v2/queue", &Value::Null).await;
+        let item = doc["queue"].as_array()?.first()?.clone();
+        let reasons = item["processedOffersSummary"]["rejectSummaryLastOffers"]
+            .as_array()?
+            .clone();
+        let mem = reasons
+            .iter()
+            .find(|r| r["reason"] == "InsufficientMemory")?;
+        (mem["declined"].as_u64()? > 0).then_some(item)
+    })
+    .await;
+    assert_eq!(insufficient_mem["app"]["id"], "/roll");
+    assert_eq!(insufficient_mem["count"], 1);
 
     let (status, doc) = send(
         &cluster,
@@ -222,6 +237,57 @@ async fn a_locked_app_is_refused_until_forced_and_a_deployment_rolls_back() {
         &cluster,
         Method::DELETE,
         &format!("/v2/deployments/{stuck}?force=true"),
+        &Value::Null,
+    )
+    .await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crashing_app_backs_off_and_the_delay_resets() {
+    let ml = MesosLocal::start(1).await;
+    let (cluster, _) = cluster_on(&ml).await;
+    let crash = json!({"id": "/crash", "cmd": "exit 1", "cpus": 0.1, "mem": 16,
+        "backoffSeconds": 60, "backoffFactor": 2, "maxLaunchDelaySeconds": 300});
+    let (status, _) = send(&cluster, Method::POST, "/v2/apps", &crash).await;
+    assert_eq!(status, 201);
+    let delayed = common::eventually(WAIT, "the app to be backed off", || async {
+        let (_, doc) = send(&cluster, Method::GET, "/v2/queue", &Value::Null).await;
+        let item = doc["queue"].as_array()?.first()?.clone();
+        (item["delay"]["timeLeftSeconds"].as_u64()? > 30).then_some(item)
+    })
+    .await;
+    assert_eq!(delayed["delay"]["overdue"], false);
+    let (_, doc) = send(&cluster, Method::GET, "/v2/apps/crash", &Value::Null).await;
+    assert_eq!(
+        doc["app"]["lastTaskFailure"]["state"], "TASK_FAILED",
+        "{doc}"
+    );
+    let launched = ml.framework().await.completed.len();
+    assert_eq!(launched, 1, "one failure, then the backoff holds");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        ml.framework().await.completed.len(),
+        1,
+        "nothing relaunched while backed off"
+    );
+
+    let (status, _) = send(
+        &cluster,
+        Method::DELETE,
+        "/v2/queue/crash/delay",
+        &Value::Null,
+    )
+    .await;
+    assert_eq!(status, 204);
+    common::eventually(WAIT, "a relaunch after the reset", || async {
+        (ml.framework().await.completed.len() >= 2).then_some(())
+    })
+    .await;
+    let (status, _) = send(
+        &cluster,
+        Method::DELETE,
+        "/v2/queue/nope/delay",
         &Value::Null,
     )
     .await;

@@ -8,6 +8,7 @@ pub mod deployments;
 pub mod error;
 pub mod grpc;
 mod propose;
+pub mod queue;
 pub mod rest;
 
 pub use error::ApiError;
@@ -55,6 +56,8 @@ struct Inner {
     /// After this long without a quorum acknowledgement a leader refuses writes at once.
     quorum_timeout: Duration,
     proposer: propose::Proposer,
+    /// The launch queue, published by the leader's scheduler (empty elsewhere).
+    queue: watch::Sender<Arc<Vec<queue::QueueEntry>>>,
 }
 
 impl Api {
@@ -77,6 +80,7 @@ impl Api {
                 leadership,
                 events,
                 quorum_timeout,
+                queue: watch::Sender::new(Arc::new(Vec::new())),
             }),
         }
     }
@@ -96,6 +100,16 @@ impl Api {
 
     pub fn events(&self) -> broadcast::Receiver<Arc<AppliedEvent>> {
         self.inner.events.subscribe()
+    }
+
+    /// The launch queue as this node's scheduler last published it.
+    pub fn queue(&self) -> Arc<Vec<queue::QueueEntry>> {
+        Arc::clone(&self.inner.queue.borrow())
+    }
+
+    /// Publishes the launch queue (the leader's scheduler does, every second).
+    pub fn publish_queue(&self, entries: Vec<queue::QueueEntry>) {
+        self.inner.queue.send_replace(Arc::new(entries));
     }
 
     /// This node's own state, as of its last applied entry.

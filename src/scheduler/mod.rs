@@ -214,6 +214,7 @@ impl Scheduler {
                 _ = self.lead(&fence) => {}
                 _ = drive_deployments(&self.api, &fence) => {}
             }
+            self.api.publish_queue(Vec::new());
             tracing::info!("no longer leader: the Mesos scheduler stopped");
         }
     }

@@ -3,10 +3,12 @@
 //! acknowledge) and keep house once a second (revive or suppress, scale down, kill what is no
 //! longer wanted, reconcile periodically and whatever stays provisioned without news).
 
-use super::controller::decide;
+use super::QueueStats;
+use super::controller::{Decisions, decide};
 use super::placement::place;
 use super::task::task_info;
 use super::{Fence, Settings};
+use crate::api::queue::QueueEntry;
 use crate::api::{Api, ApiError};
 use crate::failpoint;
 use crate::mesos::client::{Caller, ClientError, Subscription};
@@ -16,6 +18,7 @@ use crate::mesos::{
 };
 use crate::state::ids::{AgentId, FrameworkId, InstanceId, TaskId};
 use crate::state::model::{Condition, Goal, Instance, StatusReport};
+use crate::state::path::PathId;
 use crate::state::time::Timestamp;
 use crate::state::{Command, Outcome, State, StatusEffect};
 use std::collections::{BTreeMap, HashMap};
@@ -62,6 +65,10 @@ pub(super) struct Session {
     last_reconciliation: Instant,
     /// Status updates being committed and then acknowledged.
     updates: JoinSet<()>,
+    /// What the last offers said about each waiting app (`/v2/queue`).
+    queue: QueueStats,
+    /// Since when each app has been waiting to launch.
+    waiting_since: HashMap<PathId, Timestamp>,
 }
 
 impl Session {
@@ -84,6 +91,8 @@ impl Session {
             checked: HashMap::new(),
             last_reconciliation: Instant::now(),
             updates: JoinSet::new(),
+            queue: QueueStats::default(),
+            waiting_since: HashMap::new(),
         }
     }
 
@@ -108,6 +117,42 @@ impl Session {
                 Some(_) = self.updates.join_next(), if !self.updates.is_empty() => {}
             }
         }
+    }
+
+    /// Publishes the launch queue for `/v2/queue`: apps waiting for offers, and apps backed off.
+    fn publish_queue(&mut self, decisions: &Decisions) {
+        let now = Timestamp::now();
+        let mut entries = Vec::new();
+        for want in &decisions.wants {
+            entries.push((want.app.id.clone(), want.count, None));
+        }
+        for (app, until) in &decisions.delayed {
+            let count = self
+                .api
+                .local_view()
+                .state
+                .app(app)
+                .map_or(0, |r| r.spec.instances);
+            entries.push((app.clone(), count, Some(*until)));
+        }
+        self.waiting_since
+            .retain(|app, _| entries.iter().any(|(a, _, _)| a == app));
+        self.queue
+            .retain_waiting(|app| entries.iter().any(|(a, _, _)| a == app));
+        let published = entries
+            .into_iter()
+            .map(|(app, count, delayed_until)| {
+                let since = *self.waiting_since.entry(app.clone()).or_insert(now);
+                QueueEntry {
+                    offers: self.queue.summary(&app),
+                    app,
+                    count,
+                    delayed_until,
+                    since,
+                }
+            })
+            .collect();
+        self.api.publish_queue(published);
     }
 
     /// Sends a call if, and only if, this node still acts as leader of the session's term.
@@ -236,6 +281,7 @@ impl Session {
         let waiting: u32 = wants.iter().map(|w| w.count).sum();
         let mut declined = Vec::new();
         for (offer, plan) in offers.iter().zip(plans) {
+            self.queue.record(&offer.agent_id, &plan, Timestamp::now());
             for (app, refusal) in &plan.refused {
                 tracing::debug!(app = %app.id, agent = %offer.hostname, reason = refusal.as_str(), "offer does not fit");
             }
@@ -345,6 +391,7 @@ impl Session {
         let view = self.api.local_view();
         let state = &view.state;
         let decisions = decide(state, Timestamp::now());
+        self.publish_queue(&decisions);
         let waiting: u32 = decisions.wants.iter().map(|w| w.count).sum();
         if waiting > 0 && (self.suppressed || self.declined_long) {
             self.call(CallBody::Revive(RoleList::default())).await?;

@@ -6,6 +6,7 @@
 mod apps;
 mod deployments;
 mod proxy;
+mod queue;
 mod system;
 
 use super::Api;
@@ -59,6 +60,22 @@ pub fn router(api: Api, info: NodeInfo, bind: Option<IpAddr>) -> Router {
         .route(
             "/v2/deployments/{id}",
             axum::routing::delete(deployments::cancel),
+        )
+        .route("/v2/queue", get(queue::list))
+        .route(
+            "/v2/queue/{*id}",
+            axum::routing::delete(
+                |state, axum::extract::Path(path): axum::extract::Path<String>| async move {
+                    match path.strip_suffix("/delay") {
+                        Some(app) => {
+                            queue::reset_delay(state, axum::extract::Path(app.to_string())).await
+                        }
+                        None => Err(crate::api::ApiError::NotFound(format!(
+                            "no such resource: /v2/queue/{path}"
+                        ))),
+                    }
+                },
+            ),
         )
         .fallback(system::not_found)
         .layer(axum::middleware::from_fn_with_state(
