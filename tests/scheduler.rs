@@ -318,6 +318,17 @@ async fn a_paused_leader_continued_launches_nothing() {
     assert_eq!(set(&settled.running()), set(&two.running()));
     assert!(settled.completed.is_empty(), "{:?}", settled.completed);
     assert_eq!(ml.frameworks().await.len(), 1);
+    // The launch log: the paused leader's stream launched the first task only; the second
+    // came from the new leader's subscription.
+    let log = ml.get("/admin/launches").await.expect("launch log");
+    let launches = log["launches"].as_array().expect("launches");
+    assert_eq!(launches.len(), 2, "{launches:?}");
+    let old_stream = &launches[0]["stream_id"];
+    assert_eq!(
+        launches[0]["task_id"].as_str(),
+        Some(before.running()[0].as_str())
+    );
+    assert_ne!(&launches[1]["stream_id"], old_stream, "{launches:?}");
 }
 
 /// Runs the `baton` CLI against the cluster; (success, stdout + stderr).
