@@ -46,3 +46,19 @@ echo "== build"
 cargo build --locked --all-targets
 echo "== tests"
 cargo nextest run --locked --workspace --no-fail-fast --retries 1
+echo "== jepsen lints"
+cargo clippy -p jepsen --all-targets --locked -- -D warnings
+# The chaos smoke (jepsen/README.md): three nodes, partitions, kills and pauses, both workloads,
+# one seeded minute, on the debug build the tests above used (no second full build in CI).
+echo "== jepsen smoke"
+cargo build --locked -p jepsen
+target/debug/jepsen --baton target/debug/baton --nodes 3 --workload register,set \
+  --nemesis partition,kill,pause --time-limit 60 --seed 7 --out target/jepsen
+# The harness must catch a planted stale-read bug: build it (only baton recompiles), keep that
+# binary aside, and put the normal one back before anything else runs.
+echo "== jepsen catches a planted bug"
+cargo build --locked -p baton --features jepsen-bug-stale-reads
+cp target/debug/baton target/debug/baton-bugged
+cargo build --locked -p baton
+BATON=$PWD/target/debug/baton JEPSEN_BUGGED_BATON=$PWD/target/debug/baton-bugged \
+  cargo test --locked -p jepsen --test planted_bug -- --ignored

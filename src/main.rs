@@ -111,6 +111,17 @@ enum Command {
         #[command(subcommand)]
         command: AppCommand,
     },
+    /// Follows the event stream (Marathon's event shapes), one JSON line per event.
+    Events {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// Start from this log index (inclusive); 0 prints only new events.
+        #[arg(long, default_value_t = 0)]
+        from_index: u64,
+        /// Only these Marathon event types (comma-separated).
+        #[arg(long = "type", value_delimiter = ',')]
+        types: Vec<String>,
+    },
     /// An embedded Mesos master with local agents that run command tasks as processes.
     MesosLocal {
         #[command(flatten)]
@@ -291,6 +302,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::App { client, command } => {
             let c = cli::Client::new(&client.endpoints).context("bad --endpoints")?;
             cli::run_app(&c, command, client.json).await
+        }
+        Command::Events {
+            client,
+            from_index,
+            types,
+        } => {
+            let c = cli::Client::new(&client.endpoints).context("bad --endpoints")?;
+            cli::run_events(&c, from_index, types).await
         }
         Command::MesosLocal { args } => {
             init_logging(LogFormat::Text, None);

@@ -3,7 +3,7 @@
 
 use super::{Api, ApiError};
 use crate::state::app::{AppInput, parse_app};
-use crate::state::ids::{DeploymentId, RequestId};
+use crate::state::ids::{DeploymentId, InstanceId, RequestId, TaskId};
 use crate::state::model::{AppRecord, Condition, Instance};
 use crate::state::path::PathId;
 use crate::state::time::Timestamp;
@@ -289,4 +289,129 @@ pub async fn delete(
         }),
         other => Err(ApiError::Internal(format!("unexpected outcome {other:?}"))),
     }
+}
+
+/// `POST /v2/apps/{id}/restart`: the same definition as a new version, replaced instance by
+/// instance by the deployment it starts.
+pub async fn restart(
+    api: &Api,
+    id: &PathId,
+    request_id: Option<RequestId>,
+    force: bool,
+) -> Result<Written, ApiError> {
+    let command = Command::RestartApp {
+        id: id.clone(),
+        deploy: deploy(force),
+    };
+    expect_app(api.propose(request_id, command).await?)
+}
+
+/// How a kill treats the apps of the killed tasks (Marathon's query parameters).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct KillOptions {
+    /// Scale the apps down by the number killed instead of replacing the tasks.
+    pub scale: bool,
+    /// Also forget a resident instance's reservation. For an instance without one (every
+    /// instance today) a kill already forgets it, so this changes nothing.
+    pub wipe: bool,
+    /// With `scale`: cancel the deployments that hold the apps instead of answering 409.
+    pub force: bool,
+}
+
+/// What a kill did.
+pub enum Killed {
+    /// Without `scale`: the killed tasks, to be replaced by the scheduler.
+    Tasks(Vec<Instance>),
+    /// With `scale`: the deployment scaling the apps down, and their new version.
+    Scaled {
+        deployment: DeploymentId,
+        version: Timestamp,
+    },
+}
+
+/// The instances whose current tasks have these ids (optionally only of `app`); an id naming
+/// no current task is answered 404, as Marathon does.
+pub fn instances_of_tasks(
+    state: &State,
+    task_ids: &[String],
+    app: Option<&PathId>,
+) -> Result<Vec<InstanceId>, ApiError> {
+    task_ids
+        .iter()
+        .map(|raw| {
+            let task = TaskId(raw.clone());
+            task.instance()
+                .and_then(|(id, _)| state.instance(&id))
+                .filter(|i| i.task_id() == task && app.is_none_or(|a| *a == i.app))
+                .map(|i| i.id.clone())
+                .ok_or_else(|| ApiError::NotFound(format!("Task '{raw}' does not exist")))
+        })
+        .collect()
+}
+
+/// The instances of `app` whose agent is `host` (`*`: all of them); 404 for a missing app.
+pub fn instances_on_host(
+    state: &State,
+    app: &PathId,
+    host: &str,
+) -> Result<Vec<InstanceId>, ApiError> {
+    state
+        .app(app)
+        .ok_or_else(|| ApiError::Rejected(Rejection::AppNotFound(app.clone())))?;
+    Ok(state
+        .instances_of(app)
+        .filter(|i| host == "*" || i.hostname.as_deref() == Some(host))
+        .map(|i| i.id.clone())
+        .collect())
+}
+
+/// Kills instances (see [`Command::KillInstances`]).
+pub async fn kill(
+    api: &Api,
+    ids: Vec<InstanceId>,
+    options: KillOptions,
+    request_id: Option<RequestId>,
+) -> Result<Killed, ApiError> {
+    if options.scale && options.wipe {
+        return Err(ApiError::BadRequest(
+            "You cannot use scale and wipe at the same time.".into(),
+        ));
+    }
+    if options.wipe {
+        let view = api.local_view();
+        if ids
+            .iter()
+            .filter_map(|id| view.state.instance(id))
+            .any(|i| i.reservation.is_some())
+        {
+            return Err(Rejection::Invalid("wipe is not supported yet".into()).into());
+        }
+    }
+    let command = Command::KillInstances {
+        ids,
+        scale: options.scale.then(|| deploy(options.force)),
+    };
+    match api.propose(request_id, command).await? {
+        Outcome::InstancesKilled {
+            scaled: Some((deployment, version)),
+            ..
+        } => Ok(Killed::Scaled {
+            deployment,
+            version,
+        }),
+        Outcome::InstancesKilled { killed, .. } => Ok(Killed::Tasks(killed)),
+        other => Err(ApiError::Internal(format!("unexpected outcome {other:?}"))),
+    }
+}
+
+/// Whether an instance's task is in one of `statuses` (`running`, `staging`, …: Marathon's
+/// `/v2/tasks?status=`, matched against the task's `TASK_*` state); no statuses: all.
+pub fn task_has_status(instance: &Instance, statuses: &[String]) -> bool {
+    let state = task_state(instance.condition());
+    statuses.is_empty()
+        || statuses.iter().any(|s| {
+            state
+                .strip_prefix("TASK_")
+                .is_some_and(|name| name.eq_ignore_ascii_case(s))
+        })
 }

@@ -6,6 +6,7 @@
 pub mod apps;
 pub mod deployments;
 pub mod error;
+pub mod events;
 pub mod grpc;
 mod propose;
 pub mod queue;
@@ -53,6 +54,8 @@ struct Inner {
     view: watch::Receiver<Arc<StateView>>,
     leadership: watch::Receiver<Leadership>,
     events: broadcast::Sender<Arc<AppliedEvent>>,
+    /// The recent applied events, for subscribers that resume from an index.
+    history: events::EventHistory,
     /// After this long without a quorum acknowledgement a leader refuses writes at once.
     quorum_timeout: Duration,
     proposer: propose::Proposer,
@@ -70,6 +73,12 @@ impl Api {
         quorum_timeout: Duration,
         shutdown: tokio_util::sync::CancellationToken,
     ) -> Api {
+        let history = events::EventHistory::start(
+            events.subscribe(),
+            view.clone(),
+            events::RETAINED_EVENTS,
+            shutdown.clone(),
+        );
         let proposer = propose::Proposer::start(raft.clone(), id, shutdown);
         Api {
             inner: Arc::new(Inner {
@@ -79,6 +88,7 @@ impl Api {
                 view,
                 leadership,
                 events,
+                history,
                 quorum_timeout,
                 queue: watch::Sender::new(Arc::new(Vec::new())),
             }),
@@ -100,6 +110,11 @@ impl Api {
 
     pub fn events(&self) -> broadcast::Receiver<Arc<AppliedEvent>> {
         self.inner.events.subscribe()
+    }
+
+    /// This node's recent applied events, to subscribe to from a log index.
+    pub fn history(&self) -> &events::EventHistory {
+        &self.inner.history
     }
 
     /// The launch queue as this node's scheduler last published it.

@@ -5,8 +5,9 @@ use crate::proto::v1::app_service_client::AppServiceClient;
 use crate::proto::v1::cluster_service_client::ClusterServiceClient;
 use crate::proto::v1::{
     AbdicateRequest, AddNodeRequest, App, Consistency, CreateAppRequest, DeleteAppRequest,
-    GetAppRequest, ListAppsRequest, RemoveNodeRequest, Role, StatusRequest,
-    TeardownFrameworkRequest, UpdateAppRequest,
+    GetAppRequest, KillTasksRequest, ListAppsRequest, ListTasksRequest, RemoveNodeRequest,
+    RestartAppRequest, Role, ScaleAppRequest, StatusRequest, Task, TeardownFrameworkRequest,
+    UpdateAppRequest,
 };
 use anyhow::Context;
 use clap::Subcommand;
@@ -90,6 +91,47 @@ pub enum AppCommand {
         #[arg(long)]
         force: bool,
     },
+    /// Replaces every task of an app, rolling, without changing its definition.
+    Restart {
+        id: String,
+        /// Cancel deployments that hold the app instead of failing.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Sets how many instances an app runs.
+    Scale {
+        id: String,
+        instances: u32,
+        /// Cancel deployments that hold the app instead of failing.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Lists an app's tasks.
+    Tasks {
+        id: String,
+        #[arg(long)]
+        stale: bool,
+    },
+    /// Kills an app's tasks (all, those on --host, or the --task ones); they are replaced
+    /// unless --scale.
+    Kill {
+        id: String,
+        /// A task id to kill (repeatable); none: every task of the app.
+        #[arg(long)]
+        task: Vec<String>,
+        /// Only the tasks on this agent host.
+        #[arg(long)]
+        host: Option<String>,
+        /// Scale the app down by the number killed instead of replacing them.
+        #[arg(long)]
+        scale: bool,
+        /// Forget resident tasks' reservations too.
+        #[arg(long)]
+        wipe: bool,
+        /// With --scale: cancel deployments that hold the app instead of failing.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// Calls `$method` of `$service` with `$request` on whichever node of the cluster answers.
@@ -131,6 +173,20 @@ fn print_app(app: &App, json: bool) -> anyhow::Result<()> {
             "{}\trevision {}\tversion {}",
             app.id, app.revision, app.version
         );
+    }
+    Ok(())
+}
+
+/// One task per line (`id state host`), or each task's Marathon JSON with `--json`.
+fn print_tasks(tasks: &[Task], json: bool) -> anyhow::Result<()> {
+    for task in tasks {
+        let doc: serde_json::Value = serde_json::from_str(&task.task_json)?;
+        if json {
+            println!("{doc}");
+        } else {
+            let field = |k: &str| doc[k].as_str().unwrap_or("-").to_string();
+            println!("{}\t{}\t{}", task.id, field("state"), field("host"));
+        }
     }
     Ok(())
 }
@@ -292,6 +348,71 @@ pub async fn run_app(client: &Client, command: AppCommand, json: bool) -> anyhow
                 "deleted {} (revision {}); deployment {}",
                 r.id, r.revision, r.deployment_id
             );
+        }
+        AppCommand::Restart { id, force } => {
+            let request = RestartAppRequest {
+                id,
+                request_id: uuid::Uuid::new_v4().to_string(),
+                force,
+            };
+            let app = call!(client, AppServiceClient, restart_app, request)?;
+            print_app(&app, json)?;
+            if !json {
+                println!("deployment {}", app.deployment_id);
+            }
+        }
+        AppCommand::Scale {
+            id,
+            instances,
+            force,
+        } => {
+            let request = ScaleAppRequest {
+                id,
+                instances,
+                request_id: uuid::Uuid::new_v4().to_string(),
+                force,
+            };
+            let app = call!(client, AppServiceClient, scale_app, request)?;
+            print_app(&app, json)?;
+            if !json {
+                println!("deployment {}", app.deployment_id);
+            }
+        }
+        AppCommand::Tasks { id, stale } => {
+            let request = ListTasksRequest {
+                app_id: id,
+                consistency: consistency(stale),
+                statuses: Vec::new(),
+            };
+            let reply = call!(client, AppServiceClient, list_tasks, request)?;
+            print_tasks(&reply.tasks, json)?;
+        }
+        AppCommand::Kill {
+            id,
+            task,
+            host,
+            scale,
+            wipe,
+            force,
+        } => {
+            let request = KillTasksRequest {
+                app_id: id,
+                task_ids: task,
+                host: host.unwrap_or_default(),
+                scale,
+                wipe,
+                force,
+                request_id: uuid::Uuid::new_v4().to_string(),
+            };
+            let reply = call!(client, AppServiceClient, kill_tasks, request)?;
+            if reply.deployment_id.is_empty() {
+                print_tasks(&reply.killed, json)?;
+            } else {
+                println!(
+                    "scaling down: deployment {} version {}",
+                    reply.deployment_id, reply.version
+                );
+            }
         }
     }
     Ok(())

@@ -2,8 +2,10 @@
 //! on to the next node when one is down or has no leader.
 
 mod commands;
+mod events;
 
 pub use commands::{AppCommand, ClusterCommand, run_app, run_cluster};
+pub use events::run_events;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -64,6 +64,12 @@ impl State {
             }
             Command::RecordStatus { report } => self.record_status(request.time, report, applied),
             Command::SetInstanceGoal { id, goal } => self.set_instance_goal(id, *goal, applied),
+            Command::RestartApp { id, deploy } => {
+                self.restart_app(request.time, id, deploy, applied)
+            }
+            Command::KillInstances { ids, scale } => {
+                self.kill_instances(request.time, ids, scale.as_ref(), applied)
+            }
             Command::RequestTeardown { framework_id } => {
                 self.request_teardown(framework_id, applied)
             }
@@ -235,7 +241,7 @@ impl State {
         }
     }
 
-    fn remember_version(
+    pub(super) fn remember_version(
         &mut self,
         id: &PathId,
         version: Timestamp,
@@ -521,7 +527,7 @@ impl State {
     }
 
     /// Changes an instance that exists, bumps its revision and records the row and the event.
-    fn change_instance(
+    pub(super) fn change_instance(
         &mut self,
         id: &InstanceId,
         applied: &mut Applied,

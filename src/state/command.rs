@@ -87,6 +87,16 @@ pub enum Command {
     RecordStatus { report: StatusReport },
     /// Changes what the scheduler wants of an instance (a scale-down decommissions it).
     SetInstanceGoal { id: InstanceId, goal: Goal },
+    /// `POST /v2/apps/{id}/restart`: the same definition as a new version (a configuration
+    /// change), so that the deployment's rolling restart replaces every instance.
+    RestartApp { id: PathId, deploy: Deploy },
+    /// Kills instances: each is decommissioned (and replaced by the scheduler while its app
+    /// still wants it). With `scale`, the apps are scaled down by the number of their instances
+    /// killed, as deployment `scale`, in the same command, so nothing replaces them.
+    KillInstances {
+        ids: Vec<InstanceId>,
+        scale: Option<Deploy>,
+    },
     /// Operator action: tear the framework down (it must be the stored one). Written ahead of
     /// the TEARDOWN call, so a leader that dies in between leaves the request to the next.
     RequestTeardown { framework_id: FrameworkId },
@@ -142,6 +152,12 @@ pub enum Outcome {
     InstanceGoal {
         id: InstanceId,
         goal: Goal,
+    },
+    /// What a `KillInstances` did: the instances it named that exist, as they are now, and
+    /// when it scaled, the deployment it started and the apps' new version.
+    InstancesKilled {
+        killed: Vec<Instance>,
+        scaled: Option<(DeploymentId, Timestamp)>,
     },
     TeardownRequested {
         framework_id: FrameworkId,

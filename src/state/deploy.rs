@@ -1,19 +1,21 @@
 //! Deployments in `apply`: every app change commits its plan in the same command, locks its apps
 //! (a conflicting change is refused unless forced, which cancels the holder), and is advanced
-//! step by step by the leader's deployment service; cancel and rollback; launch failures.
+//! step by step by the leader's deployment service; cancel and rollback; restarts and kills
+//! (optionally scaling down); launch failures.
 
 use super::command::{Deploy, Outcome, Rejection, Response};
 use super::events::Event;
-use super::ids::DeploymentId;
+use super::ids::{DeploymentId, InstanceId};
 use super::model::{
-    AppFailures, Deployment, DeploymentAction, DeploymentStep, Goal, Instance, StatusReport,
-    TaskFailure,
+    AppFailures, AppRecord, Deployment, DeploymentAction, DeploymentStep, Goal, Instance,
+    StatusReport, TaskFailure, VersionInfo,
 };
 use super::path::PathId;
 use super::rows::Table;
 use super::time::Timestamp;
 use super::{Applied, State};
 use crate::state::app::AppDefinition;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// What a change does to one app, which decides its deployment steps (Marathon's
@@ -217,6 +219,135 @@ impl State {
             rollback: deploy.id.clone(),
             version: time,
         })
+    }
+
+    /// Stores the app's definition again as a new version that counts as a configuration
+    /// change (Marathon's `markedForRestarting`), and starts its rolling restart.
+    pub(super) fn restart_app(
+        &mut self,
+        time: Timestamp,
+        id: &PathId,
+        deploy: &Deploy,
+        applied: &mut Applied,
+    ) -> Response {
+        let Some(prev) = self.apps.get(id) else {
+            return Err(Rejection::AppNotFound(id.clone()));
+        };
+        let locks = self.check_locks(id, deploy)?;
+        // Versions must grow even if the leader's clock stepped back across a failover.
+        let version = if prev.version >= time {
+            Timestamp(prev.version.0 + 1)
+        } else {
+            time
+        };
+        let record = AppRecord {
+            spec: Arc::clone(&prev.spec),
+            revision: prev.revision + 1,
+            version,
+            version_info: VersionInfo {
+                last_scaling_at: version,
+                last_config_change_at: version,
+            },
+        };
+        self.apps.insert(id.clone(), record.clone());
+        applied.touched.push((Table::Apps, id.to_string()));
+        self.remember_version(id, version, &record.spec, applied);
+        applied.events.push(Event::AppUpdated {
+            app: record.clone(),
+            scaled_only: false,
+        });
+        if self.app_failures.remove(id).is_some() {
+            // A new version launches without the old one's backoff.
+            applied.touched.push((Table::AppFailures, id.to_string()));
+        }
+        self.cancel_deployments(&locks, applied);
+        let steps = AppChange::Reconfigured.steps(id, record.spec.instances);
+        let original = vec![(id.clone(), Some(Arc::clone(&record.spec)))];
+        self.start_deployment(deploy, version, original, steps, applied);
+        Ok(Outcome::App {
+            app: record,
+            created: false,
+            deployment: deploy.id.clone(),
+        })
+    }
+
+    /// Decommissions the named instances that exist. With `scale`, each app loses as many
+    /// `instances` as it had of them meant to run, in one deployment with a scale action per
+    /// app (refused while a deployment holds one of them, unless forced).
+    pub(super) fn kill_instances(
+        &mut self,
+        time: Timestamp,
+        ids: &[InstanceId],
+        scale: Option<&Deploy>,
+        applied: &mut Applied,
+    ) -> Response {
+        let mut unique: Vec<&InstanceId> = Vec::new();
+        for id in ids {
+            if self.instances.contains_key(id) && !unique.contains(&id) {
+                unique.push(id);
+            }
+        }
+        let mut running_per_app: BTreeMap<PathId, u32> = BTreeMap::new();
+        for instance in unique.iter().filter_map(|id| self.instances.get(*id)) {
+            if instance.goal == Goal::Running && self.apps.contains_key(&instance.app) {
+                *running_per_app.entry(instance.app.clone()).or_default() += 1;
+            }
+        }
+        let mut locks: Vec<DeploymentId> = Vec::new();
+        if let Some(deploy) = scale {
+            if self.deployments.contains_key(&deploy.id) {
+                return Err(Rejection::Invalid(format!(
+                    "deployment {} already exists",
+                    deploy.id
+                )));
+            }
+            for app in running_per_app.keys() {
+                for lock in self.check_locks(app, deploy)? {
+                    if !locks.contains(&lock) {
+                        locks.push(lock);
+                    }
+                }
+            }
+        }
+        let mut killed = Vec::with_capacity(unique.len());
+        for id in unique {
+            if self
+                .instances
+                .get(id)
+                .is_some_and(|i| i.goal != Goal::Decommissioned)
+            {
+                self.change_instance(id, applied, |i| i.goal = Goal::Decommissioned);
+            }
+            if let Some(instance) = self.instances.get(id) {
+                killed.push(instance.clone());
+            }
+        }
+        let scaled = scale.map(|deploy| {
+            self.cancel_deployments(&locks, applied);
+            let mut original = Vec::new();
+            let mut actions = Vec::new();
+            let mut version = time;
+            for (app, count) in running_per_app {
+                let Some(record) = self.apps.get(&app) else {
+                    continue;
+                };
+                let mut spec = AppDefinition::clone(&record.spec);
+                spec.instances = spec.instances.saturating_sub(count);
+                let instances = spec.instances;
+                let (record, before, _) = self.put_app_inner(time, &spec, applied);
+                version = version.max(record.version);
+                original.push((app.clone(), before));
+                actions.push(DeploymentAction::ScaleApplication { app, instances });
+            }
+            let steps = if actions.is_empty() {
+                Vec::new()
+            } else {
+                vec![DeploymentStep { actions }]
+            };
+            self.start_deployment(deploy, version, original, steps, applied);
+            (deploy.id.clone(), version)
+        });
+        Ok(Outcome::InstancesKilled { killed, scaled })
     }
 
     /// Counts a failed launch of an instance that was meant to run (backoff, lastTaskFailure).

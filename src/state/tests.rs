@@ -355,3 +355,164 @@ fn a_teardown_names_the_framework_and_forgetting_it_drops_every_instance() {
             .is_some()
     );
 }
+
+fn deploy(id: &str, force: bool) -> super::Deploy {
+    super::Deploy {
+        id: super::ids::DeploymentId(id.into()),
+        force,
+    }
+}
+
+fn path(id: &str) -> PathId {
+    PathId::parse(id, None).expect("app path")
+}
+
+#[test]
+fn a_restart_is_a_new_version_of_the_same_definition_with_a_rolling_restart() {
+    use super::model::DeploymentAction;
+    let mut log = Log::new();
+    log.create_app("/web", 2);
+    let before = log.state.app(&path("/web")).unwrap().clone();
+    let restart = |force| Command::RestartApp {
+        id: path("/web"),
+        deploy: deploy("restart-web", force),
+    };
+    // The creation's deployment still holds the app.
+    assert!(matches!(
+        log.apply(restart(false)),
+        Err(Rejection::AppLocked { .. })
+    ));
+    let Ok(Outcome::App {
+        app,
+        created,
+        deployment,
+    }) = log.apply(restart(true))
+    else {
+        panic!("restart refused");
+    };
+    assert!(!created);
+    assert_eq!(deployment.0, "restart-web");
+    assert_eq!(app.spec, before.spec, "the definition is unchanged");
+    assert_eq!(app.revision, before.revision + 1);
+    assert!(app.version > before.version);
+    assert_eq!(app.version_info.last_config_change_at, app.version);
+    assert_eq!(log.state.app_versions(&path("/web")).len(), 2);
+    assert!(log.state.deployment(&before_deployment("/web")).is_none());
+    let d = log
+        .state
+        .deployment(&deployment)
+        .expect("restart deployment");
+    assert_eq!(
+        d.steps.iter().flat_map(|s| &s.actions).collect::<Vec<_>>(),
+        vec![&DeploymentAction::RestartApplication { app: path("/web") }]
+    );
+    let missing = Command::RestartApp {
+        id: path("/nope"),
+        deploy: deploy("restart-nope", true),
+    };
+    assert_eq!(
+        log.apply(missing),
+        Err(Rejection::AppNotFound(path("/nope")))
+    );
+}
+
+fn before_deployment(app: &str) -> super::ids::DeploymentId {
+    super::ids::DeploymentId(format!("create-{app}"))
+}
+
+#[test]
+fn a_kill_without_scale_decommissions_and_keeps_the_instance_count() {
+    let mut log = Log::new();
+    log.create_app("/web", 2);
+    let a = log.provision("/web");
+    let b = log.provision("/web");
+    let gone = InstanceId("web.instance-gone".into());
+    let outcome = log.apply(Command::KillInstances {
+        ids: vec![a.clone(), a.clone(), gone],
+        scale: None,
+    });
+    let Ok(Outcome::InstancesKilled { killed, scaled }) = outcome else {
+        panic!("kill refused: {outcome:?}");
+    };
+    assert_eq!(scaled, None);
+    assert_eq!(killed.len(), 1, "duplicates and unknown ids are skipped");
+    assert_eq!(killed[0].id, a);
+    assert_eq!(killed[0].goal, Goal::Decommissioned);
+    assert_eq!(log.state.instance(&b).unwrap().goal, Goal::Running);
+    assert_eq!(log.state.app(&path("/web")).unwrap().spec.instances, 2);
+    // No lock applies to a plain kill: the creation's deployment still holds the app.
+    assert!(log.state.deployment(&before_deployment("/web")).is_some());
+}
+
+#[test]
+fn a_kill_with_scale_lowers_instances_in_one_deployment_and_respects_locks() {
+    use super::model::DeploymentAction;
+    let mut log = Log::new();
+    log.create_app("/web", 3);
+    log.create_app("/db", 2);
+    let w1 = log.provision("/web");
+    let w2 = log.provision("/web");
+    let d1 = log.provision("/db");
+    let kill = |force| Command::KillInstances {
+        ids: vec![w1.clone(), w2.clone(), d1.clone()],
+        scale: Some(deploy("kill-scale", force)),
+    };
+    assert!(matches!(
+        log.apply(kill(false)),
+        Err(Rejection::AppLocked { .. })
+    ));
+    assert_eq!(
+        log.state.instance(&w1).unwrap().goal,
+        Goal::Running,
+        "a refused kill changes nothing"
+    );
+    let outcome = log.apply(kill(true));
+    let Ok(Outcome::InstancesKilled {
+        killed,
+        scaled: Some((deployment, version)),
+    }) = outcome
+    else {
+        panic!("kill refused: {outcome:?}");
+    };
+    assert_eq!(killed.len(), 3);
+    assert!(killed.iter().all(|i| i.goal == Goal::Decommissioned));
+    let web = log.state.app(&path("/web")).unwrap();
+    let db = log.state.app(&path("/db")).unwrap();
+    assert_eq!((web.spec.instances, db.spec.instances), (1, 1));
+    assert_eq!(web.version, version);
+    assert!(
+        web.version_info.last_config_change_at < web.version,
+        "a scale is not a configuration change"
+    );
+    let d = log.state.deployment(&deployment).expect("scale deployment");
+    let mut actions: Vec<&DeploymentAction> = d.steps.iter().flat_map(|s| &s.actions).collect();
+    actions.sort_by_key(|a| a.app().to_string());
+    assert_eq!(
+        actions,
+        vec![
+            &DeploymentAction::ScaleApplication {
+                app: path("/db"),
+                instances: 1
+            },
+            &DeploymentAction::ScaleApplication {
+                app: path("/web"),
+                instances: 1
+            },
+        ]
+    );
+    assert!(log.state.deployment(&before_deployment("/web")).is_none());
+    assert!(log.state.deployment(&before_deployment("/db")).is_none());
+    // Killing an already decommissioned instance with scale lowers nothing further.
+    let again = log.apply(Command::KillInstances {
+        ids: vec![w1.clone()],
+        scale: Some(deploy("kill-again", true)),
+    });
+    assert!(matches!(
+        again,
+        Ok(Outcome::InstancesKilled {
+            scaled: Some(_),
+            ..
+        })
+    ));
+    assert_eq!(log.state.app(&path("/web")).unwrap().spec.instances, 1);
+}

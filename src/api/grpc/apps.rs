@@ -6,12 +6,13 @@ use crate::api::{Api, ApiError, Consistency};
 use crate::proto::v1::app_service_client::AppServiceClient;
 use crate::proto::v1::app_service_server::AppService;
 use crate::proto::v1::{
-    App, CreateAppRequest, DeleteAppReply, DeleteAppRequest, GetAppRequest, ListAppsReply,
-    ListAppsRequest, UpdateAppRequest,
+    App, CreateAppRequest, DeleteAppReply, DeleteAppRequest, GetAppRequest, KillTasksReply,
+    KillTasksRequest, ListAppsReply, ListAppsRequest, ListTasksReply, ListTasksRequest,
+    RestartAppRequest, ScaleAppRequest, Task, UpdateAppRequest,
 };
 use crate::state::State;
 use crate::state::ids::RequestId;
-use crate::state::model::AppRecord;
+use crate::state::model::{AppRecord, Instance};
 use crate::state::path::PathId;
 use tonic::{Request, Response, Status};
 
@@ -43,6 +44,14 @@ fn written_proto(written: &apps::Written, state: &State) -> App {
     App {
         deployment_id: written.deployment.0.clone(),
         ..to_proto(&written.app, state)
+    }
+}
+
+fn task_proto(instance: &Instance) -> Task {
+    Task {
+        id: instance.task_id().0,
+        app_id: instance.app.to_string(),
+        task_json: apps::task_json(instance).to_string(),
     }
 }
 
@@ -200,6 +209,130 @@ impl AppService for AppApi {
                     id: id.to_string(),
                     revision: deleted.revision,
                     deployment_id: deleted.deployment.0,
+                })
+            }
+        )
+    }
+
+    async fn restart_app(
+        &self,
+        request: Request<RestartAppRequest>,
+    ) -> Result<Response<App>, Status> {
+        route!(
+            self,
+            request,
+            restart_app,
+            |m: RestartAppRequest| async move {
+                let id = app_id(&m.id)?;
+                let written =
+                    apps::restart(self.api(), &id, request_id(&m.request_id), m.force).await?;
+                Ok(written_proto(&written, &self.api().local_view().state))
+            }
+        )
+    }
+
+    async fn scale_app(&self, request: Request<ScaleAppRequest>) -> Result<Response<App>, Status> {
+        route!(self, request, scale_app, |m: ScaleAppRequest| async move {
+            let id = app_id(&m.id)?;
+            let options = UpdateOptions {
+                partial: true,
+                create_if_missing: false,
+                expected_revision: None,
+                request_id: request_id(&m.request_id),
+                force: m.force,
+            };
+            let body = serde_json::json!({ "instances": m.instances }).to_string();
+            let written = apps::update(self.api(), &id, body.as_bytes(), options).await?;
+            Ok(written_proto(&written, &self.api().local_view().state))
+        })
+    }
+
+    async fn list_tasks(
+        &self,
+        request: Request<ListTasksRequest>,
+    ) -> Result<Response<ListTasksReply>, Status> {
+        let stale = consistency(request.get_ref().consistency) == Consistency::Stale;
+        let list = |m: ListTasksRequest| async move {
+            let view = self.api().read(consistency(m.consistency)).await?;
+            let state = &view.state;
+            let apps: Vec<&AppRecord> = if m.app_id.is_empty() {
+                state.apps().collect()
+            } else {
+                let id = app_id(&m.app_id)?;
+                let record = state.app(&id).ok_or(ApiError::Rejected(
+                    crate::state::Rejection::AppNotFound(id.clone()),
+                ))?;
+                vec![record]
+            };
+            let tasks = apps
+                .into_iter()
+                .flat_map(|a| state.instances_of(&a.spec.id))
+                .filter(|i| apps::task_has_status(i, &m.statuses))
+                .map(task_proto)
+                .collect();
+            Ok::<_, ApiError>(ListTasksReply { tasks })
+        };
+        if stale {
+            return list(request.into_inner())
+                .await
+                .map(Response::new)
+                .map_err(Status::from);
+        }
+        route!(self, request, list_tasks, list)
+    }
+
+    async fn kill_tasks(
+        &self,
+        request: Request<KillTasksRequest>,
+    ) -> Result<Response<KillTasksReply>, Status> {
+        route!(
+            self,
+            request,
+            kill_tasks,
+            |m: KillTasksRequest| async move {
+                let view = self.api().read(Consistency::Linearizable).await?;
+                let app = if m.app_id.is_empty() {
+                    None
+                } else {
+                    Some(app_id(&m.app_id)?)
+                };
+                let ids = match (&app, m.task_ids.is_empty()) {
+                    (_, false) => apps::instances_of_tasks(&view.state, &m.task_ids, app.as_ref())?,
+                    (Some(app), true) => {
+                        let host = if m.host.is_empty() {
+                            "*"
+                        } else {
+                            m.host.as_str()
+                        };
+                        apps::instances_on_host(&view.state, app, host)?
+                    }
+                    (None, true) => {
+                        return Err(ApiError::BadRequest(
+                            "name an app_id or some task_ids".into(),
+                        ));
+                    }
+                };
+                let options = apps::KillOptions {
+                    scale: m.scale,
+                    wipe: m.wipe,
+                    force: m.force,
+                };
+                let killed =
+                    apps::kill(self.api(), ids, options, request_id(&m.request_id)).await?;
+                Ok(match killed {
+                    apps::Killed::Tasks(tasks) => KillTasksReply {
+                        killed: tasks.iter().map(task_proto).collect(),
+                        deployment_id: String::new(),
+                        version: String::new(),
+                    },
+                    apps::Killed::Scaled {
+                        deployment,
+                        version,
+                    } => KillTasksReply {
+                        killed: Vec::new(),
+                        deployment_id: deployment.0,
+                        version: version.to_string(),
+                    },
                 })
             }
         )

@@ -1,9 +1,10 @@
-//! The gRPC front end: `ClusterService` and `AppService`, plus the standard health and
-//! reflection services. A call this node cannot serve goes to the leader's gRPC port with a
-//! marker, and a marked call is never forwarded again.
+//! The gRPC front end: `ClusterService`, `AppService` and `EventService`, plus the standard
+//! health and reflection services. A call this node cannot serve goes to the leader's gRPC port
+//! with a marker, and a marked call is never forwarded again.
 
 mod apps;
 mod cluster;
+mod events;
 
 use super::{Api, ApiError};
 use crate::proto;
@@ -109,6 +110,9 @@ pub fn services(
                 router.clone(),
             )),
         )
+        .add_service(proto::v1::event_service_server::EventServiceServer::new(
+            events::EventApi::new(router.api.clone()),
+        ))
         .add_service(proto::v1::app_service_server::AppServiceServer::new(
             apps::AppApi::new(router),
         ));

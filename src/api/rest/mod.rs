@@ -5,9 +5,11 @@
 
 mod apps;
 mod deployments;
+mod events;
 mod proxy;
 mod queue;
 mod system;
+mod tasks;
 
 use super::Api;
 use axum::Router;
@@ -48,14 +50,18 @@ pub fn router(api: Api, info: NodeInfo, bind: Option<IpAddr>) -> Router {
             get(system::get_leader).delete(system::abdicate),
         )
         .route("/v2/info", get(system::info))
+        .route("/v2/events", get(events::stream))
         .route("/v2/apps", get(apps::list).post(apps::create))
         .route(
             "/v2/apps/{*id}",
-            get(apps::get)
+            get(tasks::get)
+                .post(tasks::post)
                 .put(apps::put)
                 .patch(apps::patch)
-                .delete(apps::delete),
+                .delete(tasks::delete),
         )
+        .route("/v2/tasks", get(tasks::list))
+        .route("/v2/tasks/delete", axum::routing::post(tasks::kill))
         .route("/v2/deployments", get(deployments::list))
         .route(
             "/v2/deployments/{id}",

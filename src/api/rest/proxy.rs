@@ -54,7 +54,7 @@ fn served_locally(request: &Request) -> bool {
     let path = request.uri().path();
     let read = matches!(*request.method(), Method::GET | Method::HEAD);
     path == "/ping"
-        || (read && (path == "/v2/leader" || path == "/v2/info"))
+        || (read && (path == "/v2/leader" || path == "/v2/info" || path == "/v2/events"))
         || (read && stale_requested(request.uri()))
 }
 
