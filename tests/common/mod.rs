@@ -531,7 +531,9 @@ impl Cluster {
             };
             match self.apps(id).get_app(request).await {
                 Ok(r) => Some(r.into_inner()),
-                Err(s) if s.code() == tonic::Code::Unavailable => None,
+                // Unavailable: retry elsewhere. Deadline exceeded: the outcome is unknown, and
+                // the retry's idempotency key makes it apply at most once.
+                Err(s) if is_retryable(&s) => None,
                 Err(s) => panic!("{what}: {s:?}"),
             }
         })
@@ -549,7 +551,9 @@ impl Cluster {
             };
             match self.apps(id).create_app(request).await {
                 Ok(r) => Some(r.into_inner()),
-                Err(s) if s.code() == tonic::Code::Unavailable => None,
+                // Unavailable: retry elsewhere. Deadline exceeded: the outcome is unknown, and
+                // the retry's idempotency key makes it apply at most once.
+                Err(s) if is_retryable(&s) => None,
                 Err(s) => panic!("{what}: {s:?}"),
             }
         })
@@ -576,7 +580,7 @@ impl Cluster {
                         };
                         match client.create_app(request).await {
                             Ok(_) => Some(()),
-                            Err(s) if s.code() == tonic::Code::Unavailable => None,
+                            Err(s) if is_retryable(&s) => None,
                             Err(s) => panic!("{what}: {s:?}"),
                         }
                     }
@@ -619,6 +623,15 @@ impl Drop for Cluster {
             }
         }
     }
+}
+
+/// Whether a keyed write may be retried: no leader reachable, or an outcome unknown (the key
+/// makes the retry apply at most once).
+pub fn is_retryable(status: &tonic::Status) -> bool {
+    matches!(
+        status.code(),
+        tonic::Code::Unavailable | tonic::Code::DeadlineExceeded
+    )
 }
 
 pub fn signal(pid: u32, sig: &str) {

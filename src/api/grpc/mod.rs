@@ -81,14 +81,46 @@ fn forwarded<T>(from: crate::raft::NodeId, request: Request<T>) -> Request<T> {
     out
 }
 
-/// A transport failure reaching the leader is retryable, unlike the leader's own answers.
+/// The answer to a call forwarded to the leader. The leader's own answers pass through. A
+/// failure of the connection itself is "unavailable" (safe to retry) only when the call never
+/// left this node (the connection could not be made); a connection that broke or timed out
+/// after the call was sent may have carried a write that committed, so it is "deadline
+/// exceeded" (outcome unknown), as for a write the leader itself could not confirm.
 fn leader_unreachable(status: Status) -> Status {
-    match status.code() {
-        tonic::Code::Unavailable | tonic::Code::Unknown | tonic::Code::Cancelled => {
-            Status::unavailable(format!("cannot reach the leader: {}", status.message()))
-        }
-        _ => status,
+    if std::error::Error::source(&status).is_none() {
+        return status;
     }
+    if never_sent(&status) {
+        Status::unavailable(format!("cannot reach the leader: {}", status.message()))
+    } else {
+        Status::deadline_exceeded(format!(
+            "the connection to the leader failed after the call was sent; it may or may not \
+             have been applied: {}",
+            status.message()
+        ))
+    }
+}
+
+/// Whether a client-side failure happened before any byte of the call was sent: the
+/// connection was refused, or could not be made in time.
+fn never_sent(status: &Status) -> bool {
+    let mut source = std::error::Error::source(status);
+    while let Some(e) = source {
+        if let Some(io) = e.downcast_ref::<std::io::Error>()
+            && matches!(
+                io.kind(),
+                std::io::ErrorKind::ConnectionRefused
+                    | std::io::ErrorKind::AddrNotAvailable
+                    | std::io::ErrorKind::HostUnreachable
+                    | std::io::ErrorKind::NetworkUnreachable
+                    | std::io::ErrorKind::TimedOut
+            )
+        {
+            return true;
+        }
+        source = e.source();
+    }
+    false
 }
 
 /// Every client gRPC service of a node, ready to serve. Calls forwarded to the leader leave
@@ -117,4 +149,50 @@ pub fn services(
             apps::AppApi::new(router),
         ));
     Ok(routes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::v1::StatusRequest;
+    use crate::proto::v1::cluster_service_client::ClusterServiceClient;
+    use tokio::io::AsyncReadExt;
+
+    async fn call(addr: &str) -> Status {
+        let channel = crate::raft::network::connect_lazy(addr, None).expect("endpoint");
+        ClusterServiceClient::new(channel)
+            .status(StatusRequest {})
+            .await
+            .expect_err("no server answers")
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_is_retryable_and_a_broken_one_is_ambiguous() {
+        // Nothing listens: the call never left, so another node may be tried.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = closed.local_addr().expect("addr").to_string();
+        drop(closed);
+        let refused = leader_unreachable(call(&addr).await);
+        assert_eq!(refused.code(), tonic::Code::Unavailable, "{refused:?}");
+
+        // A server that reads the call and hangs up: it may have acted on it.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr").to_string();
+        tokio::spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                let mut buf = vec![0u8; 4096];
+                let _ = conn.read(&mut buf).await;
+                drop(conn);
+            }
+        });
+        let broken = leader_unreachable(call(&addr).await);
+        assert_eq!(broken.code(), tonic::Code::DeadlineExceeded, "{broken:?}");
+
+        // The leader's own answer passes through untouched.
+        let answer = leader_unreachable(Status::unavailable("not the leader"));
+        assert_eq!(answer.code(), tonic::Code::Unavailable);
+        assert_eq!(answer.message(), "not the leader");
+    }
 }
