@@ -33,6 +33,19 @@ if ! "$pymesos_venv/bin/python" -c 'import pymesos' >/dev/null 2>&1; then
   rm -rf "$sdist_dir"
   "$pymesos_venv/bin/python" -c 'import pymesos'
 fi
+# The Python `marathon` client 0.13.0 for tests/marathon_python.rs, in its own venv. It needs
+# Python <= 3.9 (it imports collections.Iterable); this machine's pyenv has one.
+marathon_venv=target/marathon-venv
+if ! "$marathon_venv/bin/python" -c 'import marathon' >/dev/null 2>&1; then
+  py39=$(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.9*/bin/python 2>/dev/null | tail -1)
+  [ -n "$py39" ] || py39=$(command -v python3.9 || true)
+  [ -n "$py39" ] || { echo "no Python 3.9 (pyenv) for the marathon client test"; exit 1; }
+  echo "== installing marathon 0.13.0 into $marathon_venv ($py39)"
+  rm -rf "$marathon_venv"
+  "$py39" -m venv "$marathon_venv"
+  "$marathon_venv/bin/pip" install -q marathon==0.13.0
+  "$marathon_venv/bin/python" -c 'import marathon'
+fi
 if ! cargo nextest --version >/dev/null 2>&1; then
   echo "== installing cargo-nextest"
   cargo install --locked cargo-nextest

@@ -1,6 +1,7 @@
 //! `/v2/apps`: app definitions, stored, versioned and replicated.
 
 use super::Rest;
+use super::query::{flag, param, params};
 use crate::api::apps::{self, UpdateOptions, app_info, path_id};
 use crate::api::{ApiError, Consistency};
 use crate::state::Rejection;
@@ -9,23 +10,18 @@ use crate::state::path::PathId;
 use crate::state::time::Timestamp;
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 /// Query parameters the app routes understand; anything else is refused.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[derive(Debug, Default)]
 pub struct AppQuery {
     consistency: Option<String>,
     /// Case-insensitive substring filters of `GET /v2/apps`.
     id: Option<String>,
     cmd: Option<String>,
-    /// Accepted for Marathon clients; the counts and deployments are always embedded.
-    #[allow(dead_code)]
-    embed: Option<String>,
     partial_update: Option<bool>,
     /// Cancel the deployments that hold the app instead of answering 409.
     force: Option<bool>,
@@ -43,11 +39,32 @@ impl AppQuery {
     }
 }
 
-fn query(
-    q: Result<Query<AppQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<AppQuery, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    Ok(q)
+/// The query of an app route. `embed` (repeatable) is accepted and changes nothing: counts,
+/// deployments, tasks and the last failure are always embedded.
+fn query(uri: &Uri) -> Result<AppQuery, ApiError> {
+    let params = params(uri);
+    for (key, _) in &params {
+        if !matches!(
+            key.as_str(),
+            "consistency" | "id" | "cmd" | "embed" | "partialUpdate" | "force"
+        ) {
+            return Err(ApiError::BadRequest(format!(
+                "unknown query parameter '{key}'"
+            )));
+        }
+    }
+    let present = |key: &str| param(&params, key).is_some();
+    Ok(AppQuery {
+        consistency: param(&params, "consistency").map(String::from),
+        id: param(&params, "id").map(String::from),
+        cmd: param(&params, "cmd").map(String::from),
+        partial_update: present("partialUpdate")
+            .then(|| flag(&params, "partialUpdate"))
+            .transpose()?,
+        force: present("force")
+            .then(|| flag(&params, "force"))
+            .transpose()?,
+    })
 }
 
 /// The idempotency key a client may send with a write.
@@ -58,11 +75,8 @@ fn request_id(headers: &HeaderMap) -> Option<RequestId> {
         .map(|v| RequestId(v.to_string()))
 }
 
-pub async fn list(
-    State(rest): State<Rest>,
-    q: Result<Query<AppQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let q = query(q)?;
+pub async fn list(State(rest): State<Rest>, uri: Uri) -> Result<Json<Value>, ApiError> {
+    let q = query(&uri)?;
     let view = rest.api.read(q.consistency()?).await?;
     let id_filter = q.id.as_deref().map(str::to_lowercase);
     let cmd_filter = q.cmd.as_deref().map(str::to_lowercase);
@@ -91,10 +105,10 @@ pub async fn list(
 pub async fn create(
     State(rest): State<Rest>,
     headers: HeaderMap,
-    q: Result<Query<AppQuery>, axum::extract::rejection::QueryRejection>,
+    uri: Uri,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let q = query(q)?;
+    let q = query(&uri)?;
     let force = q.force.unwrap_or(false);
     let written = apps::create(&rest.api, &body, request_id(&headers), force).await?;
     let view = rest.api.local_view();
@@ -157,9 +171,9 @@ fn only_app(raw: &str) -> Result<PathId, ApiError> {
 pub async fn get(
     State(rest): State<Rest>,
     Path(raw): Path<String>,
-    q: Result<Query<AppQuery>, axum::extract::rejection::QueryRejection>,
+    uri: Uri,
 ) -> Result<Json<Value>, ApiError> {
-    let q = query(q)?;
+    let q = query(&uri)?;
     let path = parse_path(&raw)?;
     let view = rest.api.read(q.consistency()?).await?;
     let state = &view.state;
@@ -229,20 +243,20 @@ pub async fn put(
     State(rest): State<Rest>,
     Path(raw): Path<String>,
     headers: HeaderMap,
-    q: Result<Query<AppQuery>, axum::extract::rejection::QueryRejection>,
+    uri: Uri,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    update(rest, raw, headers, query(q)?, body, true).await
+    update(rest, raw, headers, query(&uri)?, body, true).await
 }
 
 pub async fn patch(
     State(rest): State<Rest>,
     Path(raw): Path<String>,
     headers: HeaderMap,
-    q: Result<Query<AppQuery>, axum::extract::rejection::QueryRejection>,
+    uri: Uri,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let mut q = query(q)?;
+    let mut q = query(&uri)?;
     q.partial_update = Some(true);
     update(rest, raw, headers, q, body, false).await
 }
@@ -251,9 +265,9 @@ pub async fn delete(
     State(rest): State<Rest>,
     Path(raw): Path<String>,
     headers: HeaderMap,
-    q: Result<Query<AppQuery>, axum::extract::rejection::QueryRejection>,
+    uri: Uri,
 ) -> Result<Response, ApiError> {
-    let q = query(q)?;
+    let q = query(&uri)?;
     let id = only_app(&raw)?;
     let force = q.force.unwrap_or(false);
     let deleted = apps::delete(&rest.api, &id, None, request_id(&headers), force).await?;

@@ -2,36 +2,19 @@
 
 use super::Rest;
 use super::apps::deployed;
+use super::query::{flag, param, params};
 use crate::api::deployments::{self, Cancelled, deployment_json};
 use crate::api::{ApiError, Consistency};
 use crate::state::ids::DeploymentId;
 use axum::Json;
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
 use serde_json::Value;
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DeploymentQuery {
-    force: Option<bool>,
-    consistency: Option<String>,
-}
-
-fn query(
-    q: Result<Query<DeploymentQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<DeploymentQuery, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    Ok(q)
-}
-
-pub async fn list(
-    State(rest): State<Rest>,
-    q: Result<Query<DeploymentQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let q = query(q)?;
-    let consistency = match q.consistency.as_deref() {
+pub async fn list(State(rest): State<Rest>, uri: Uri) -> Result<Json<Value>, ApiError> {
+    let params = params(&uri);
+    let consistency = match param(&params, "consistency") {
         Some("stale") => Consistency::Stale,
         _ => Consistency::Linearizable,
     };
@@ -45,11 +28,10 @@ pub async fn list(
 pub async fn cancel(
     State(rest): State<Rest>,
     Path(id): Path<String>,
-    q: Result<Query<DeploymentQuery>, axum::extract::rejection::QueryRejection>,
+    uri: Uri,
 ) -> Result<Response, ApiError> {
-    let q = query(q)?;
-    let cancelled =
-        deployments::cancel(&rest.api, DeploymentId(id), q.force.unwrap_or(false)).await?;
+    let force = flag(&params(&uri), "force")?;
+    let cancelled = deployments::cancel(&rest.api, DeploymentId(id), force).await?;
     Ok(match cancelled {
         Cancelled::Stopped => StatusCode::ACCEPTED.into_response(),
         Cancelled::RolledBack {

@@ -7,6 +7,7 @@ mod apps;
 mod deployments;
 mod events;
 mod proxy;
+mod query;
 mod queue;
 mod system;
 mod tasks;

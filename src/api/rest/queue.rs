@@ -27,7 +27,6 @@ pub async fn list(State(rest): State<Rest>) -> Result<Json<Value>, ApiError> {
             Some(json!({
                 "app": record.spec.to_marathon_json(),
                 "count": entry.count,
-                "role": record.spec.role,
                 "delay": {
                     "timeLeftSeconds": (left + 999) / 1000,
                     "overdue": left == 0,

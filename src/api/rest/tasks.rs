@@ -4,6 +4,7 @@
 
 use super::Rest;
 use super::apps::{self as app_routes, deployed};
+use super::query::{flag, param, params};
 use crate::api::apps::{self, KillOptions, Killed, path_id, task_has_status, task_json};
 use crate::api::{ApiError, Consistency};
 use crate::state::State as AppState;
@@ -12,7 +13,7 @@ use crate::state::model::{AppRecord, Condition};
 use crate::state::path::PathId;
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -44,63 +45,6 @@ fn parse_path(raw: &str) -> Result<TaskPath, ApiError> {
         return Ok(TaskPath::Task(path_id(app)?, task.to_string()));
     }
     Ok(TaskPath::Other)
-}
-
-/// The query parameters, decoded, in order (repeated keys kept, as `status` may be).
-fn params(uri: &Uri) -> Vec<(String, String)> {
-    uri.query()
-        .unwrap_or_default()
-        .split('&')
-        .filter(|kv| !kv.is_empty())
-        .map(|kv| {
-            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-            (decode(k), decode(v))
-        })
-        .collect()
-}
-
-/// Percent-decoding of one query component (`+` is a space).
-fn decode(raw: &str) -> String {
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn param<'a>(params: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    params
-        .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
-}
-
-/// A boolean parameter; Python clients send `True`/`False`.
-fn flag(params: &[(String, String)], key: &str) -> Result<bool, ApiError> {
-    match param(params, key) {
-        None => Ok(false),
-        Some(v) if v.eq_ignore_ascii_case("true") || v.is_empty() => Ok(true),
-        Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
-        Some(v) => Err(ApiError::BadRequest(format!(
-            "{key} must be true or false, not '{v}'"
-        ))),
-    }
 }
 
 fn kill_options(params: &[(String, String)]) -> Result<KillOptions, ApiError> {
@@ -183,8 +127,7 @@ pub async fn get(
     uri: Uri,
 ) -> Result<Response, ApiError> {
     let TaskPath::Tasks(id) = parse_path(&raw)? else {
-        let q = Query::try_from_uri(&uri);
-        return app_routes::get(State(rest), Path(raw), q)
+        return app_routes::get(State(rest), Path(raw), uri)
             .await
             .map(IntoResponse::into_response);
     };
@@ -228,8 +171,7 @@ pub async fn delete(
         TaskPath::Tasks(app) => (app, None),
         TaskPath::Task(app, task) => (app, Some(task)),
         TaskPath::Restart(_) | TaskPath::Other => {
-            let q = Query::try_from_uri(&uri);
-            return app_routes::delete(State(rest), Path(raw), headers, q).await;
+            return app_routes::delete(State(rest), Path(raw), headers, uri).await;
         }
     };
     let options = kill_options(&params)?;
@@ -363,6 +305,6 @@ mod tests {
         assert!(!flag(&p, "force").expect("bool"));
         assert!(!flag(&p, "wipe").expect("absent"));
         assert!(flag(&[("scale".into(), "maybe".into())], "scale").is_err());
-        assert_eq!(decode("100%"), "100%");
+        assert_eq!(super::super::query::decode("100%"), "100%");
     }
 }

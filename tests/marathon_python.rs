@@ -1,0 +1,73 @@
+//! The Python `marathon` client (PyPI 0.13.0, whose models refuse unknown keys) drives a
+//! three-node cluster with a real mesos-local: apps, tasks, deployments, queue, leader, info
+//! and the event stream. `scripts/test.sh` installs the client (it needs Python 3.9).
+
+mod common;
+
+use common::mesos::MesosLocal;
+use common::{Cluster, RaftSettings};
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+/// The Python with `marathon` installed: `$BATON_MARATHON_PYTHON`, or the venv test.sh makes.
+fn python() -> PathBuf {
+    if let Ok(p) = std::env::var("BATON_MARATHON_PYTHON") {
+        return PathBuf::from(p);
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/marathon-venv/bin/python")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_python_marathon_client_drives_baton() {
+    let python = python();
+    let importable = Command::new(&python)
+        .args(["-c", "import marathon"])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        importable,
+        "the Python marathon client is not installed at {}: run scripts/test.sh, which installs it",
+        python.display()
+    );
+    let ml = MesosLocal::start(2).await;
+    let mut cluster = Cluster::configure_with_mesos(3, RaftSettings::default(), &ml.url);
+    for id in 1..=3 {
+        cluster.spawn(id);
+    }
+    for id in 1..=3 {
+        cluster.wait_serving(id).await;
+    }
+    cluster.wait_for_leader(&[1, 2, 3]).await;
+    let urls: Vec<String> = (1..=3).map(|id| cluster.url(id, "")).collect();
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/marathon_python/driver.py");
+    let run = tokio::task::spawn_blocking(move || {
+        Command::new(python)
+            .arg(script)
+            .arg(urls.join(","))
+            .output()
+            .expect("run the driver")
+    });
+    let out = tokio::time::timeout(Duration::from_secs(240), run)
+        .await
+        .expect("the driver finishes")
+        .expect("the driver thread");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stdout.contains("MARATHON PYTHON OK"),
+        "driver failed ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
+    for step in [
+        "EVENT created running=2",
+        "EVENT scaled running=3",
+        "EVENT killed and replaced",
+        "EVENT killed with scale running=2",
+        "EVENT restarted",
+        "EVENT queued count=1",
+        "EVENT events",
+    ] {
+        assert!(stdout.contains(step), "missing {step:?} in:\n{stdout}");
+    }
+}
