@@ -238,6 +238,9 @@ fn check(dir: &Path, budget: Duration) -> anyhow::Result<ExitCode> {
         };
         results.push(checker::set_with(&history, options));
     }
+    if spec.workloads.contains(&WorkloadKind::Scheduling) {
+        results.push(checker::scheduling(&history));
+    }
     results.push(checker::availability(&history));
     results.push(recovery(dir));
     report::write_report(dir, &history, &results)?;

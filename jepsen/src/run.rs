@@ -8,7 +8,7 @@ use crate::nemesis::{Nemesis, plan};
 use crate::net::Firewall;
 use crate::spec::{RunSpec, WorkloadKind};
 use crate::workload::client::Apps;
-use crate::workload::{Worker, Workload, register, set};
+use crate::workload::{Worker, Workload, register, scheduling, set};
 use serde_json::json;
 use std::path::Path;
 use std::sync::Arc;
@@ -25,13 +25,24 @@ pub const NOTES: &str = "run.json";
 const SETTLE: Duration = Duration::from_secs(60);
 /// How long the final reads keep trying.
 const FINAL_READS: Duration = Duration::from_secs(60);
+/// How long the scheduling workload's final scale keeps trying, and then how long the tasks may
+/// take to match it.
+const CONVERGE: Duration = Duration::from_secs(60);
 /// A client gives up connecting to a node after this long (definitely never sent).
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
 
-/// How many workers each workload gets: a third (at least one) for the set when both run.
+/// How many workers each workload gets: scheduling a sixth (at least one) when it runs beside
+/// others; of the rest, a third (at least one) for the set when both registers and set run.
 fn split(concurrency: usize, workloads: &[WorkloadKind]) -> Vec<(WorkloadKind, usize)> {
     let has = |w| workloads.contains(&w);
-    match (has(WorkloadKind::Register), has(WorkloadKind::Set)) {
+    let others = has(WorkloadKind::Register) || has(WorkloadKind::Set);
+    let scheduling = match (has(WorkloadKind::Scheduling), others) {
+        (false, _) => 0,
+        (true, true) => (concurrency / 6).max(1),
+        (true, false) => concurrency.max(1),
+    };
+    let concurrency = concurrency.saturating_sub(scheduling);
+    let mut out = match (has(WorkloadKind::Register), has(WorkloadKind::Set)) {
         (true, true) => {
             let set = (concurrency / 3).max(1);
             vec![
@@ -45,7 +56,11 @@ fn split(concurrency: usize, workloads: &[WorkloadKind]) -> Vec<(WorkloadKind, u
         (true, false) => vec![(WorkloadKind::Register, concurrency.max(1))],
         (false, true) => vec![(WorkloadKind::Set, concurrency.max(1))],
         (false, false) => Vec::new(),
+    };
+    if scheduling > 0 {
+        out.push((WorkloadKind::Scheduling, scheduling));
     }
+    out
 }
 
 /// Cancels `cancel` on SIGINT or SIGTERM.
@@ -105,6 +120,7 @@ pub async fn run_inside(dir: &Path) -> anyhow::Result<()> {
                 Workload::Register(Arc::new(register::Registers::new(spec.ops_per_key)))
             }
             WorkloadKind::Set => Workload::Set(Arc::new(set::Elements::default())),
+            WorkloadKind::Scheduling => Workload::Scheduling,
         };
         for _ in 0..count {
             let channels = ids
@@ -144,6 +160,17 @@ pub async fn run_inside(dir: &Path) -> anyhow::Result<()> {
             })
         })
         .collect();
+    let sampling = cancel.child_token();
+    let sampler = if spec.workloads.contains(&WorkloadKind::Scheduling) {
+        let channels = ids
+            .iter()
+            .map(|&id| Ok((id, channel(&grpc_addr(id), CONNECT_TIMEOUT)?)))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let sampler = scheduling::Sampler::new(channels, recorder.clone())?;
+        Some(tokio::spawn(sampler.run(sampling.clone())))
+    } else {
+        None
+    };
     let mut nemesis = Nemesis::new(cluster, firewall, recorder.clone(), spec.seed);
     nemesis.run(&steps, start, &cancel).await;
     let mut workers = Vec::new();
@@ -175,6 +202,21 @@ pub async fn run_inside(dir: &Path) -> anyhow::Result<()> {
             Workload::Set(_) if done.insert("set") => set::final_read(worker, reads_until).await,
             _ => {}
         }
+    }
+    if let Some(sampler) = sampler {
+        sampling.cancel();
+        let mut sampler = sampler.await?;
+        let scaler = workers
+            .iter_mut()
+            .find(|(_, w)| matches!(w, Workload::Scheduling))
+            .map(|(worker, _)| worker)
+            .expect("the scheduling workload has a worker");
+        eprintln!("jepsen: final scale; waiting for the tasks to match");
+        let targets = scheduling::final_scale(scaler, Instant::now() + CONVERGE).await;
+        if !sampler.settle(&targets, Instant::now() + CONVERGE).await {
+            eprintln!("jepsen: the tasks did not match {targets:?} within {CONVERGE:?}");
+        }
+        sampler.launches(dir).await;
     }
 
     let (mut cluster, problems) = nemesis.into_parts();
@@ -215,5 +257,19 @@ mod tests {
         );
         assert_eq!(split(5, &[WorkloadKind::Set]), vec![(WorkloadKind::Set, 5)]);
         assert!(split(5, &[]).is_empty());
+    }
+
+    #[test]
+    fn scheduling_takes_a_sixth_beside_others_and_everything_alone() {
+        use WorkloadKind::*;
+        assert_eq!(
+            split(6, &[Register, Set, Scheduling]),
+            vec![(Register, 4), (Set, 1), (Scheduling, 1)]
+        );
+        assert_eq!(
+            split(12, &[Register, Scheduling]),
+            vec![(Register, 10), (Scheduling, 2)]
+        );
+        assert_eq!(split(6, &[Scheduling]), vec![(Scheduling, 6)]);
     }
 }

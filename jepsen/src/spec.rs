@@ -13,6 +13,8 @@ pub enum WorkloadKind {
     Register,
     /// Unique app ids created concurrently, read back whole.
     Set,
+    /// Apps scaled up and down while mesos-local's tasks and launches are sampled.
+    Scheduling,
 }
 
 #[derive(

@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 /// Ops that change state: an acknowledged one proves the cluster could commit.
-const WRITES: [&str; 3] = ["write", "cas", "add"];
+const WRITES: [&str; 4] = ["write", "cas", "add", "scale"];
 
 #[derive(Debug, Serialize)]
 struct Recovery {

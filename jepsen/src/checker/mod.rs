@@ -4,15 +4,18 @@
 //! - `wgl.rs`: the Wing & Gong linearizability search with Lowe's memoization, over any model.
 //! - `register.rs`: read/write/cas registers, one WGL search per key, within a time budget.
 //! - `set.rs`: set-full (lost, unexpected, stale, never-read elements).
+//! - `scheduling.rs`: tasks within over-capacity, launch-stream succession, convergence.
 //! - `availability.rs`: how long acknowledged writes stopped after each fault (a measurement).
 //!
 //! Which ops each checker reads: `register` takes client `read`/`write`/`cas` ops that carry a
-//! `key`; `set` takes `add` ops and the `read`s without a key; nemesis events are
-//! `process: "nemesis"`, `type: "info"`, with `value.phase` `"start"` or `"end"`.
+//! `key`; `set` takes `add` ops and the `read`s without a key; `scheduling` takes `scale`,
+//! `observe` and `launches` ops; nemesis events are `process: "nemesis"`, `type: "info"`, with
+//! `value.phase` `"start"` or `"end"`.
 
 mod availability;
 mod pairing;
 mod register;
+mod scheduling;
 mod set;
 pub mod wgl;
 
@@ -22,6 +25,7 @@ pub(crate) mod testing;
 pub use availability::availability;
 pub use pairing::{Invocation, fault_phase, nemesis_events, pair};
 pub use register::{register, register_with_threads};
+pub use scheduling::scheduling;
 pub use set::{SetOptions, set, set_with};
 
 use serde::Serialize;

@@ -9,7 +9,7 @@
 mod admin;
 mod process;
 
-pub use admin::NodeStatus;
+pub use admin::{NodeStatus, leader_of};
 
 use anyhow::Context;
 use process::Process;

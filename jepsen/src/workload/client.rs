@@ -201,6 +201,20 @@ impl Apps {
         self.call(node, |mut c| async move { c.update_app(request).await })
             .await
     }
+
+    /// Replaces app `id` (creating it when missing) with `force`, which cancels a deployment
+    /// in progress instead of being refused by it: how the scheduling workload scales.
+    pub async fn put_forced(&self, node: usize, id: &str, definition: String) -> CallResult<App> {
+        let request = UpdateAppRequest {
+            id: id.to_string(),
+            definition_json: definition,
+            create_if_missing: true,
+            force: true,
+            ..Default::default()
+        };
+        self.call(node, |mut c| async move { c.update_app(request).await })
+            .await
+    }
 }
 
 #[cfg(test)]

@@ -7,9 +7,12 @@
 //! - `client.rs`: gRPC calls with timeouts, and which failures are definite.
 //! - `register.rs`: read / write / compare-and-set registers held in app labels.
 //! - `set.rs`: unique apps created concurrently, and whole-set reads.
+//! - `scheduling.rs`: apps scaled up and down, and a sampler of mesos-local's tasks, the
+//!   leader and the launch log.
 
 pub mod client;
 pub mod register;
+pub mod scheduling;
 pub mod set;
 
 use crate::cluster::node_name;
@@ -57,6 +60,7 @@ impl Completion {
 pub enum Workload {
     Register(Arc<register::Registers>),
     Set(Arc<set::Elements>),
+    Scheduling,
 }
 
 /// An invoked operation waiting for its completion.
@@ -180,6 +184,7 @@ impl Worker {
             match &workload {
                 Workload::Register(r) => register::step(&mut self, r).await,
                 Workload::Set(s) => set::step(&mut self, s).await,
+                Workload::Scheduling => scheduling::step(&mut self).await,
             }
         }
         self
