@@ -5,8 +5,8 @@
 
 mod common;
 
+use common::Cluster;
 use common::mesos::MesosLocal;
-use common::{Cluster, RaftSettings};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -14,37 +14,9 @@ use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(30);
 
-async fn cluster_on(ml: &MesosLocal) -> (Cluster, u64) {
-    let mut cluster = Cluster::configure_with_mesos(3, RaftSettings::default(), &ml.url);
-    for id in 1..=3 {
-        cluster.spawn(id);
-    }
-    for id in 1..=3 {
-        cluster.wait_serving(id).await;
-    }
-    let (leader, _) = cluster.wait_for_leader(&[1, 2, 3]).await;
-    (cluster, leader)
-}
-
-/// A write through any running node, retried during elections; (status, body).
+/// A request through any running node, retried during elections; (status, body).
 async fn send(cluster: &Cluster, method: Method, path: &str, body: &Value) -> (u16, Value) {
-    let what = format!("{method} {path}");
-    let body = body.to_string();
-    common::eventually(WAIT, &what, || {
-        let (method, body) = (method.clone(), body.clone());
-        async move {
-            for id in cluster.running() {
-                if let Some((status, doc)) =
-                    cluster.send_json(method.clone(), id, path, &body).await
-                    && !matches!(status, 502..=504)
-                {
-                    return Some((status, doc));
-                }
-            }
-            None
-        }
-    })
-    .await
+    cluster.send_any(method, path, body, WAIT).await
 }
 
 async fn deployments(cluster: &Cluster) -> Vec<Value> {
@@ -81,7 +53,7 @@ async fn tasks(ml: &MesosLocal) -> (BTreeSet<String>, BTreeSet<String>) {
 /// gone; kills the leader midway when `kill_leader`. Checks capacity and no double launch.
 async fn rolling_restart(kill_leader: bool) {
     let ml = MesosLocal::start(2).await;
-    let (mut cluster, leader) = cluster_on(&ml).await;
+    let (mut cluster, leader) = Cluster::start_on_mesos(3, &ml.url, Vec::new()).await;
     let (status, _) = send(&cluster, Method::POST, "/v2/apps", &app("sleep 1000", 3)).await;
     assert_eq!(status, 201);
     ml.wait_framework("three running tasks", WAIT, |f| f.running().len() == 3)
@@ -150,7 +122,7 @@ async fn a_rolling_restart_survives_a_leader_kill() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_locked_app_is_refused_until_forced_and_a_deployment_rolls_back() {
     let ml = MesosLocal::start(1).await;
-    let (cluster, _) = cluster_on(&ml).await;
+    let (cluster, _) = Cluster::start_on_mesos(3, &ml.url, Vec::new()).await;
     let (status, _) = send(&cluster, Method::POST, "/v2/apps", &app("sleep 1000", 1)).await;
     assert_eq!(status, 201);
     ml.wait_framework("one running task", WAIT, |f| f.running().len() == 1)
@@ -246,7 +218,7 @@ async fn a_locked_app_is_refused_until_forced_and_a_deployment_rolls_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crashing_app_backs_off_and_the_delay_resets() {
     let ml = MesosLocal::start(1).await;
-    let (cluster, _) = cluster_on(&ml).await;
+    let (cluster, _) = Cluster::start_on_mesos(3, &ml.url, Vec::new()).await;
     let crash = json!({"id": "/crash", "cmd": "exit 1", "cpus": 0.1, "mem": 16,
         "backoffSeconds": 60, "backoffFactor": 2, "maxLaunchDelaySeconds": 300});
     let (status, _) = send(&cluster, Method::POST, "/v2/apps", &crash).await;

@@ -4,8 +4,8 @@
 
 mod common;
 
+use common::Cluster;
 use common::mesos::MesosLocal;
-use common::{Cluster, RaftSettings};
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
@@ -31,14 +31,7 @@ async fn the_python_marathon_client_drives_baton() {
         python.display()
     );
     let ml = MesosLocal::start(2).await;
-    let mut cluster = Cluster::configure_with_mesos(3, RaftSettings::default(), &ml.url);
-    for id in 1..=3 {
-        cluster.spawn(id);
-    }
-    for id in 1..=3 {
-        cluster.wait_serving(id).await;
-    }
-    cluster.wait_for_leader(&[1, 2, 3]).await;
+    let (cluster, _) = Cluster::start_on_mesos(3, &ml.url, Vec::new()).await;
     let urls: Vec<String> = (1..=3).map(|id| cluster.url(id, "")).collect();
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/marathon_python/driver.py");
     let run = tokio::task::spawn_blocking(move || {

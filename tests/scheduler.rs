@@ -6,27 +6,14 @@
 
 mod common;
 
+use common::Cluster;
 use common::mesos::MesosLocal;
-use common::{Cluster, RaftSettings};
 use reqwest::Method;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant, SystemTime};
 
 const WAIT: Duration = Duration::from_secs(20);
-
-async fn cluster_on(ml: &MesosLocal, env: Vec<(String, String)>) -> (Cluster, u64) {
-    let mut cluster = Cluster::configure_with_mesos(3, RaftSettings::default(), &ml.url);
-    cluster.env = env;
-    for id in 1..=3 {
-        cluster.spawn(id);
-    }
-    for id in 1..=3 {
-        cluster.wait_serving(id).await;
-    }
-    let (leader, _) = cluster.wait_for_leader(&[1, 2, 3]).await;
-    (cluster, leader)
-}
 
 /// Creates or updates an app through any node (followers forward), retrying during elections.
 async fn put_app(cluster: &Cluster, method: Method, path: &str, body: &str) -> Value {
@@ -61,7 +48,7 @@ fn set(ids: &[String]) -> BTreeSet<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_leader_takes_the_framework_over_without_touching_its_tasks() {
     let ml = MesosLocal::start(2).await;
-    let (mut cluster, leader) = cluster_on(&ml, Vec::new()).await;
+    let (mut cluster, leader) = Cluster::start_on_mesos(3, &ml.url, Vec::new()).await;
     put_app(
         &cluster,
         Method::POST,
@@ -125,7 +112,7 @@ async fn a_new_leader_takes_the_framework_over_without_touching_its_tasks() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scaling_down_and_deleting_kill_tasks() {
     let ml = MesosLocal::start(2).await;
-    let (cluster, _) = cluster_on(&ml, Vec::new()).await;
+    let (cluster, _) = Cluster::start_on_mesos(3, &ml.url, Vec::new()).await;
     put_app(
         &cluster,
         Method::POST,
@@ -168,7 +155,7 @@ async fn scaling_down_and_deleting_kill_tasks() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_update_sent_while_no_leader_is_subscribed_is_recorded_once() {
     let ml = MesosLocal::start(1).await;
-    let (mut cluster, leader) = cluster_on(&ml, Vec::new()).await;
+    let (mut cluster, leader) = Cluster::start_on_mesos(3, &ml.url, Vec::new()).await;
     // The first task finishes after 3 s; its replacement (the marker exists) runs on.
     let marker = cluster.dir.path().join("ran-once");
     let cmd = format!(
@@ -242,7 +229,7 @@ async fn a_leader_dying_between_provisioning_and_launch_leaves_no_orphan() {
             fired.display().to_string(),
         ),
     ];
-    let (mut cluster, leader) = cluster_on(&ml, env).await;
+    let (mut cluster, leader) = Cluster::start_on_mesos(3, &ml.url, env).await;
     put_app(
         &cluster,
         Method::POST,
@@ -290,7 +277,7 @@ async fn a_leader_dying_between_provisioning_and_launch_leaves_no_orphan() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_paused_leader_continued_launches_nothing() {
     let ml = MesosLocal::start(2).await;
-    let (cluster, leader) = cluster_on(&ml, Vec::new()).await;
+    let (cluster, leader) = Cluster::start_on_mesos(3, &ml.url, Vec::new()).await;
     put_app(
         &cluster,
         Method::POST,
@@ -350,7 +337,7 @@ fn cli(cluster: &Cluster, args: &[&str]) -> (bool, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_teardown_kills_every_task_and_registers_anew() {
     let ml = MesosLocal::start(2).await;
-    let (cluster, leader) = cluster_on(&ml, Vec::new()).await;
+    let (cluster, leader) = Cluster::start_on_mesos(3, &ml.url, Vec::new()).await;
     put_app(
         &cluster,
         Method::POST,

@@ -5,8 +5,8 @@
 
 mod common;
 
+use common::Cluster;
 use common::mesos::MesosLocal;
-use common::{Cluster, RaftSettings};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -14,37 +14,9 @@ use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(40);
 
-async fn cluster_on(ml: &MesosLocal) -> (Cluster, u64) {
-    let mut cluster = Cluster::configure_with_mesos(3, RaftSettings::default(), &ml.url);
-    for id in 1..=3 {
-        cluster.spawn(id);
-    }
-    for id in 1..=3 {
-        cluster.wait_serving(id).await;
-    }
-    let (leader, _) = cluster.wait_for_leader(&[1, 2, 3]).await;
-    (cluster, leader)
-}
-
 /// A request through any running node, retried during elections; (status, body).
 async fn send(cluster: &Cluster, method: Method, path: &str, body: &Value) -> (u16, Value) {
-    let what = format!("{method} {path}");
-    let body = body.to_string();
-    common::eventually(WAIT, &what, || {
-        let (method, body) = (method.clone(), body.clone());
-        async move {
-            for id in cluster.running() {
-                if let Some((status, doc)) =
-                    cluster.send_json(method.clone(), id, path, &body).await
-                    && !matches!(status, 502..=504)
-                {
-                    return Some((status, doc));
-                }
-            }
-            None
-        }
-    })
-    .await
+    cluster.send_any(method, path, body, WAIT).await
 }
 
 async fn wait_no_deployments(cluster: &Cluster) {
@@ -74,7 +46,7 @@ async fn wait_running(cluster: &Cluster, n: usize, what: &str) -> BTreeSet<Strin
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tasks_are_listed_killed_replaced_scaled_and_restarted() {
     let ml = MesosLocal::start(2).await;
-    let (cluster, leader) = cluster_on(&ml).await;
+    let (cluster, leader) = Cluster::start_on_mesos(3, &ml.url, Vec::new()).await;
     let app = json!({"id": "/web", "cmd": "sleep 1000", "cpus": 0.1, "mem": 16, "instances": 3});
     let (status, doc) = send(&cluster, Method::POST, "/v2/apps", &app).await;
     assert_eq!(status, 201, "{doc}");

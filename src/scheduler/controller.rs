@@ -32,8 +32,9 @@ pub struct Decisions {
     pub decommission: Vec<InstanceId>,
     /// Deployment steps whose every action is done: (deployment, step index).
     pub advance: Vec<(DeploymentId, usize)>,
-    /// Apps that would launch but are backed off after failures, with the time they may again.
-    pub delayed: Vec<(PathId, Timestamp)>,
+    /// Apps that would launch this many instances but are backed off after failures, with the
+    /// time they may again.
+    pub delayed: Vec<(PathId, u32, Timestamp)>,
 }
 
 /// The launch delay after `failures`, or `None` once it has expired (as Marathon, a delay
@@ -122,7 +123,7 @@ pub fn decide(state: &State, now: Timestamp) -> Decisions {
                 .app_failures(id)
                 .and_then(|f| launch_delay(&record.spec, f, now))
             {
-                Some(until) => decisions.delayed.push((id.clone(), until)),
+                Some(until) => decisions.delayed.push((id.clone(), launch, until)),
                 None => decisions.wants.push(Want {
                     app: Arc::clone(&record.spec),
                     count: launch,

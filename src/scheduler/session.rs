@@ -126,14 +126,8 @@ impl Session {
         for want in &decisions.wants {
             entries.push((want.app.id.clone(), want.count, None));
         }
-        for (app, until) in &decisions.delayed {
-            let count = self
-                .api
-                .local_view()
-                .state
-                .app(app)
-                .map_or(0, |r| r.spec.instances);
-            entries.push((app.clone(), count, Some(*until)));
+        for (app, count, until) in &decisions.delayed {
+            entries.push((app.clone(), *count, Some(*until)));
         }
         self.waiting_since
             .retain(|app, _| entries.iter().any(|(a, _, _)| a == app));

@@ -261,6 +261,54 @@ impl Cluster {
         fs::write(&node.config, text).expect("write node config");
     }
 
+    /// Starts an `n`-voter cluster pointed at the Mesos master `mesos_master`, its nodes with
+    /// the extra environment `env`, and waits for a leader: (cluster, leader).
+    pub async fn start_on_mesos(
+        n: usize,
+        mesos_master: &str,
+        env: Vec<(String, String)>,
+    ) -> (Cluster, u64) {
+        let mut cluster = Cluster::configure_with_mesos(n, RaftSettings::default(), mesos_master);
+        cluster.env = env;
+        let ids: Vec<u64> = (1..=n as u64).collect();
+        for &id in &ids {
+            cluster.spawn(id);
+        }
+        for &id in &ids {
+            cluster.wait_serving(id).await;
+        }
+        let (leader, _) = cluster.wait_for_leader(&ids).await;
+        (cluster, leader)
+    }
+
+    /// A request through any running node, retried for up to `timeout` while no node gives a
+    /// definite answer (none, or 502–504 during an election): (status, JSON body).
+    pub async fn send_any(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &serde_json::Value,
+        timeout: Duration,
+    ) -> (u16, serde_json::Value) {
+        let what = format!("{method} {path}");
+        let body = body.to_string();
+        eventually(timeout, &what, || {
+            let (method, body) = (method.clone(), body.clone());
+            async move {
+                for id in self.running() {
+                    if let Some((status, doc)) =
+                        self.send_json(method.clone(), id, path, &body).await
+                        && !matches!(status, 502..=504)
+                    {
+                        return Some((status, doc));
+                    }
+                }
+                None
+            }
+        })
+        .await
+    }
+
     /// Configures (but does not start) one more node that joins with `--join`; returns its id.
     pub fn add_joining_node(&mut self) -> u64 {
         let voters = self.nodes.len();

@@ -284,7 +284,8 @@ fn failures_back_launches_off_and_a_new_version_resets_them() {
     w.status(&id, Condition::Failed);
     let decided = decide(&w.state, w.now());
     assert!(decided.wants.is_empty(), "backed off");
-    let (_, until) = decided.delayed[0].clone();
+    let (_, count, until) = decided.delayed[0].clone();
+    assert_eq!(count, 1);
     assert_eq!(until.millis() - w.now().millis(), 10_000);
     // After the delay it launches again.
     let later = Timestamp(until.millis() + 1);
