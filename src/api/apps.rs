@@ -70,7 +70,7 @@ pub fn app_info(record: &AppRecord, state: &State) -> Value {
 }
 
 /// The Mesos state name Marathon shows for an instance's task.
-fn task_state(condition: Condition) -> &'static str {
+pub(crate) fn task_state(condition: Condition) -> &'static str {
     match condition {
         Condition::Provisioned | Condition::Staging => "TASK_STAGING",
         Condition::Starting => "TASK_STARTING",

@@ -146,21 +146,7 @@ fn instance_events(
 
 /// The Mesos task state behind a condition; none before Mesos reported anything.
 fn mesos_state(condition: Condition) -> Option<&'static str> {
-    Some(match condition {
-        Condition::Provisioned => return None,
-        Condition::Staging => "TASK_STAGING",
-        Condition::Starting => "TASK_STARTING",
-        Condition::Running => "TASK_RUNNING",
-        Condition::Killing => "TASK_KILLING",
-        Condition::Finished => "TASK_FINISHED",
-        Condition::Failed => "TASK_FAILED",
-        Condition::Killed => "TASK_KILLED",
-        Condition::Error => "TASK_ERROR",
-        Condition::Dropped => "TASK_DROPPED",
-        Condition::Unreachable | Condition::UnreachableInactive => "TASK_UNREACHABLE",
-        Condition::Gone => "TASK_GONE",
-        Condition::Unknown => "TASK_UNKNOWN",
-    })
+    (condition != Condition::Provisioned).then(|| super::apps::task_state(condition))
 }
 
 fn step_json(step: &DeploymentStep) -> Value {
