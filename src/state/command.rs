@@ -7,6 +7,7 @@ use super::model::{AppRecord, Goal, Instance, StatusReport};
 use super::path::PathId;
 use super::time::Timestamp;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// One log entry's payload: a command with what the leader stamped on it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -31,7 +32,7 @@ impl Request {
 /// One Raft entry's payload: the requests the leader gathered while the previous entry was being
 /// written, so that one log fsync carries many writes. Each gets its own response, in order.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Batch(pub Vec<Request>);
+pub struct Batch(pub Arc<Vec<Request>>);
 
 /// How a change deploys: the leader-chosen id of the deployment it starts, and whether it may
 /// cancel deployments that hold its apps (`?force=true`) instead of being refused.

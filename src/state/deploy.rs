@@ -80,7 +80,7 @@ impl State {
     }
 
     pub(super) fn cancel_deployment(&mut self, id: &DeploymentId, applied: &mut Applied) {
-        if self.deployments.remove(id).is_some() {
+        if self.remove_deployment(id).is_some() {
             applied.touched.push((Table::Deployments, id.0.clone()));
             applied
                 .events
@@ -119,7 +119,7 @@ impl State {
         applied.events.push(Event::DeploymentStarted {
             deployment: Box::new(deployment.clone()),
         });
-        self.deployments.insert(deployment.id.clone(), deployment);
+        self.insert_deployment(Arc::new(deployment));
     }
 
     /// Idempotent: only the step the deployment is on advances it.
@@ -129,7 +129,7 @@ impl State {
         step: usize,
         applied: &mut Applied,
     ) -> Response {
-        let Some(deployment) = self.deployments.get_mut(id) else {
+        let Some(deployment) = self.deployments.get_mut(id).map(Arc::make_mut) else {
             return Err(Rejection::DeploymentNotFound(id.clone()));
         };
         if deployment.current_step != step {
@@ -148,7 +148,7 @@ impl State {
         });
         let finished = snapshot.current_step >= snapshot.steps.len();
         if finished {
-            self.deployments.remove(id);
+            self.remove_deployment(id);
             applied.events.push(Event::DeploymentSucceeded {
                 deployment: snapshot,
             });
@@ -168,7 +168,7 @@ impl State {
         deploy: &Deploy,
         applied: &mut Applied,
     ) -> Response {
-        let Some(deployment) = self.deployments.get(id).cloned() else {
+        let Some(deployment) = self.deployments.get(id).map(Arc::clone) else {
             return Err(Rejection::DeploymentNotFound(id.clone()));
         };
         if self.deployments.contains_key(&deploy.id) {

@@ -49,7 +49,11 @@ pub struct State {
     /// The instances of each app: an index over `instances`, kept by `insert_instance` and
     /// `remove_instance` (never persisted; rebuilt as rows load).
     app_instances: OrdSet<(PathId, InstanceId)>,
-    deployments: OrdMap<DeploymentId, Deployment>,
+    /// Shared so that copying a B-tree node on write copies pointers, not whole plans.
+    deployments: OrdMap<DeploymentId, Arc<Deployment>>,
+    /// The deployments of each app: an index over `deployments`, kept by `insert_deployment`
+    /// and `remove_deployment` (never persisted; rebuilt as rows load).
+    app_deployments: OrdSet<(PathId, DeploymentId)>,
     jobs: OrdMap<JobId, JobRecord>,
     job_runs: OrdMap<JobRunId, JobRun>,
     reservations: OrdMap<ReservationId, Reservation>,
@@ -145,18 +149,44 @@ impl State {
     }
 
     pub fn deployments(&self) -> impl Iterator<Item = &Deployment> {
-        self.deployments.values()
+        self.deployments.values().map(|d| &**d)
     }
 
     pub fn deployment(&self, id: &DeploymentId) -> Option<&Deployment> {
-        self.deployments.get(id)
+        self.deployments.get(id).map(|d| &**d)
     }
 
-    /// The deployments that affect `app`.
+    /// The deployments that affect `app`, in id order.
     pub fn deployments_of<'a>(&'a self, app: &'a PathId) -> impl Iterator<Item = &'a Deployment> {
-        self.deployments
-            .values()
-            .filter(move |d| d.affected_apps.contains(app))
+        let from = (app.clone(), DeploymentId(String::new()));
+        self.app_deployments
+            .range(from..)
+            .take_while(move |(a, _)| a == app)
+            .filter_map(|(_, id)| self.deployment(id))
+    }
+
+    fn insert_deployment(&mut self, deployment: Arc<Deployment>) {
+        if let Some(old) = self.deployments.get(&deployment.id).cloned() {
+            self.unindex_deployment(&old);
+        }
+        for app in &deployment.affected_apps {
+            self.app_deployments
+                .insert((app.clone(), deployment.id.clone()));
+        }
+        self.deployments.insert(deployment.id.clone(), deployment);
+    }
+
+    fn remove_deployment(&mut self, id: &DeploymentId) -> Option<Arc<Deployment>> {
+        let removed = self.deployments.remove(id)?;
+        self.unindex_deployment(&removed);
+        Some(removed)
+    }
+
+    fn unindex_deployment(&mut self, deployment: &Deployment) {
+        for app in &deployment.affected_apps {
+            self.app_deployments
+                .remove(&(app.clone(), deployment.id.clone()));
+        }
     }
 
     pub fn app_failures(&self, app: &PathId) -> Option<&AppFailures> {

@@ -1,6 +1,7 @@
 //! Marathon path ids (`/prod/web`): parsing, canonicalization and the tree relations between them.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// Marathon's segment regex, quoted verbatim in error messages so clients see the rule they broke.
 const SEGMENT_REGEX: &str = "^(([a-z0-9]|[a-z0-9][a-z0-9\\-]*[a-z0-9])\\.)*([a-z0-9]|[a-z0-9][a-z0-9\\-]*[a-z0-9])|(\\.|\\.\\.)$";
@@ -13,15 +14,16 @@ const RESERVED_LAST_SEGMENTS: [&str; 3] = ["restart", "tasks", "versions"];
 ///
 /// The only way to build one from outside is [`PathId::parse`], so every value held is canonical:
 /// absolute, no `.`/`..`, no empty or trailing segments, every segment a valid DNS-ish label.
+/// Shared text, because the state's persistent maps copy keys whenever they copy a node.
 #[derive(
     Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
 )]
 #[serde(transparent)]
-pub struct PathId(String);
+pub struct PathId(Arc<str>);
 
 impl PathId {
     pub fn root() -> PathId {
-        PathId("/".to_owned())
+        PathId(Arc::from("/"))
     }
 
     /// Parses and canonicalizes: relative ids resolve against `base` (root when None), "." and ".."
@@ -57,7 +59,7 @@ impl PathId {
                 RESERVED_LAST_SEGMENTS.join(", ")
             ));
         }
-        Ok(PathId(format!("/{}", segments.join("/"))))
+        Ok(PathId(Arc::from(format!("/{}", segments.join("/")))))
     }
 
     pub fn as_str(&self) -> &str {
@@ -65,14 +67,14 @@ impl PathId {
     }
 
     pub fn is_root(&self) -> bool {
-        self.0 == "/"
+        &*self.0 == "/"
     }
 
     /// The enclosing group; root's parent is root so callers never need an Option.
     pub fn parent(&self) -> PathId {
         match self.0.rfind('/') {
             Some(0) | None => PathId::root(),
-            Some(i) => PathId(self.0[..i].to_owned()),
+            Some(i) => PathId(Arc::from(&self.0[..i])),
         }
     }
 
@@ -90,7 +92,7 @@ impl PathId {
         }
         other
             .0
-            .strip_prefix(&self.0)
+            .strip_prefix(&*self.0)
             .is_some_and(|rest| rest.starts_with('/'))
     }
 

@@ -231,8 +231,11 @@ impl State {
                 self.insert_instance(instance);
             }
             Table::Deployments => {
-                self.deployments
-                    .insert(DeploymentId(key.into()), decode(table, key, bytes)?);
+                let deployment: super::model::Deployment = decode(table, key, bytes)?;
+                if deployment.id.0 != key {
+                    return Err(bad_key(table, key));
+                }
+                self.insert_deployment(Arc::new(deployment));
             }
             Table::Jobs => {
                 self.jobs

@@ -10,22 +10,79 @@ use crate::raft::types::{Entry, LogId, StorageError, Vote};
 use openraft::storage::{LogFlushed, LogState, RaftLogReader, RaftLogStorage};
 use openraft::{ErrorSubject, ErrorVerb, OptionalSend};
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
+use std::collections::VecDeque;
 use std::fmt::Debug;
 use std::ops::{Bound, RangeBounds};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("raft_log");
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("raft_meta");
 /// redb's page cache for the log: replication reads the recent tail, which this holds.
 const LOG_CACHE_BYTES: usize = 32 * 1024 * 1024;
+/// Newest entries kept decoded in memory: replication and the state machine read the entries
+/// just appended, and serving them from here spares decoding them back out of redb.
+const TAIL_ENTRIES: usize = 8192;
 const VOTE_KEY: &str = "vote";
 const PURGED_KEY: &str = "last_purged";
 
-/// A cheap handle to the log file; clones share the database (readers are MVCC snapshots).
+/// A cheap handle to the log file; clones share the database (readers are MVCC snapshots) and
+/// the in-memory tail.
 #[derive(Clone)]
 pub struct LogStore {
     db: Arc<Database>,
+    tail: Arc<Mutex<Tail>>,
+}
+
+/// A copy of the last durable entries, contiguous from `first`. Changed only after the redb
+/// commit that made the same change, so it never holds an entry the file does not.
+#[derive(Default)]
+struct Tail {
+    first: u64,
+    entries: VecDeque<Entry>,
+}
+
+impl Tail {
+    fn end(&self) -> u64 {
+        self.first + self.entries.len() as u64
+    }
+
+    fn push(&mut self, entry: Entry) {
+        if self.entries.is_empty() || entry.log_id.index != self.end() {
+            self.entries.clear();
+            self.first = entry.log_id.index;
+        }
+        self.entries.push_back(entry);
+        if self.entries.len() > TAIL_ENTRIES {
+            self.entries.pop_front();
+            self.first += 1;
+        }
+    }
+
+    /// Forgets entries from `index` on.
+    fn truncate(&mut self, index: u64) {
+        let keep = index
+            .saturating_sub(self.first)
+            .min(self.entries.len() as u64);
+        self.entries.truncate(keep as usize);
+    }
+
+    /// Forgets entries up to and including `index`.
+    fn purge(&mut self, index: u64) {
+        while self.first <= index && self.entries.pop_front().is_some() {
+            self.first += 1;
+        }
+    }
+
+    /// The entries `start..end`, when all of them are here.
+    fn get(&self, start: u64, end: u64) -> Option<Vec<Entry>> {
+        if self.entries.is_empty() || start < self.first || start > end || end > self.end() {
+            return None;
+        }
+        let from = (start - self.first) as usize;
+        let to = (end - self.first) as usize;
+        Some(self.entries.range(from..to).cloned().collect())
+    }
 }
 
 impl LogStore {
@@ -40,7 +97,10 @@ impl LogStore {
                     std::io::Error::other(format!("{}: {e}", path.display())),
                 )
             })?;
-        let store = LogStore { db: Arc::new(db) };
+        let store = LogStore {
+            db: Arc::new(db),
+            tail: Arc::default(),
+        };
         store.write(ErrorSubject::Logs, |txn| {
             txn.open_table(LOG)?;
             txn.open_table(META)?;
@@ -110,6 +170,17 @@ impl RaftLogReader<TypeConfig> for LogStore {
             Bound::Excluded(&e) => Bound::Excluded(e),
             Bound::Unbounded => Bound::Unbounded,
         };
+        {
+            let tail = self.tail.lock().unwrap_or_else(PoisonError::into_inner);
+            let stop = match end {
+                Bound::Included(e) => e.saturating_add(1),
+                Bound::Excluded(e) => e,
+                Bound::Unbounded => tail.end(),
+            };
+            if let Some(entries) = tail.get(start, stop) {
+                return Ok(entries);
+            }
+        }
         let raw = block(|| -> Result<Vec<Vec<u8>>, redb::Error> {
             let txn = self.db.begin_read()?;
             let table = txn.open_table(LOG)?;
@@ -165,9 +236,10 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         I: IntoIterator<Item = Entry> + OptionalSend,
         I::IntoIter: OptionalSend,
     {
-        let mut encoded = Vec::new();
-        for entry in entries {
-            let bytes = codec::encode(&entry)
+        let entries: Vec<Entry> = entries.into_iter().collect();
+        let mut encoded = Vec::with_capacity(entries.len());
+        for entry in &entries {
+            let bytes = codec::encode(entry)
                 .map_err(|e| redb_err(ErrorSubject::Logs, ErrorVerb::Write, e))?;
             encoded.push((entry.log_id.index, bytes));
         }
@@ -178,6 +250,12 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             }
             Ok(())
         });
+        if result.is_ok() {
+            let mut tail = self.tail.lock().unwrap_or_else(PoisonError::into_inner);
+            for entry in entries {
+                tail.push(entry);
+            }
+        }
         match &result {
             Ok(()) => callback.log_io_completed(Ok(())),
             Err(e) => callback.log_io_completed(Err(std::io::Error::other(e.to_string()))),
@@ -190,7 +268,12 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             let mut table = txn.open_table(LOG)?;
             table.retain_in(log_id.index.., |_, _| false)?;
             Ok(())
-        })
+        })?;
+        self.tail
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .truncate(log_id.index);
+        Ok(())
     }
 
     async fn purge(&mut self, log_id: LogId) -> Result<(), StorageError> {
@@ -201,6 +284,11 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             let mut table = txn.open_table(LOG)?;
             table.retain_in(..=log_id.index, |_, _| false)?;
             Ok(())
-        })
+        })?;
+        self.tail
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .purge(log_id.index);
+        Ok(())
     }
 }

@@ -2,6 +2,14 @@
 //! [`State`], writes the rows they touched together with the last-applied log id in one durable
 //! transaction (so a restart neither replays nor loses an entry), and publishes the new state to
 //! readers and its events to subscribers.
+//!
+//! The rows of one apply go to a journal (`sm_journal`, one record under the batch's last log
+//! index) rather than straight into their tables: an append at the end of one B-tree touches a
+//! page or two, where updating rows of random keys in their tables copies a page per row. Every
+//! [`FOLD_EVERY`] applies the latest image of each journalled row is folded into its table and the
+//! journal emptied, in one transaction that needs no fsync of its own: until the next durable
+//! apply commits, a crash rolls back to a journal that still holds those rows. Opening the store
+//! folds whatever journal it finds before loading the tables.
 
 use super::{SNAPSHOT_FILE, STATE_FILE, block, codec, redb_err};
 use crate::raft::TypeConfig;
@@ -11,13 +19,18 @@ use openraft::storage::{RaftSnapshotBuilder, RaftStateMachine};
 use openraft::{EntryPayload, ErrorSubject, ErrorVerb, OptionalSend};
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::sync::{broadcast, watch};
 
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("sm_meta");
+/// Row images of applies not yet folded into their tables, keyed by the last log index of each.
+const JOURNAL: TableDefinition<u64, &[u8]> = TableDefinition::new("sm_journal");
+/// Applies between folds of the journal into the tables: more spares more page copies of rows
+/// written again meanwhile, fewer keeps each fold (which holds up applies) short.
+pub(super) const FOLD_EVERY: usize = 64;
 const LAST_APPLIED_KEY: &str = "last_applied";
 const MEMBERSHIP_KEY: &str = "membership";
 /// redb's page cache for the state machine. Reads are served from the in-memory `State`; the
@@ -46,12 +59,18 @@ struct StoredSnapshot {
     data: Vec<u8>,
 }
 
+/// One journalled row image: its table, key, and value (`None`: the row was removed).
+type RowImage = (Table, String, Option<serde_bytes::ByteBuf>);
+
 pub struct StateMachineStore {
     db: Arc<Database>,
     dir: PathBuf,
     current: Arc<StateView>,
     view: watch::Sender<Arc<StateView>>,
     events: broadcast::Sender<Arc<AppliedEvent>>,
+    /// The latest image of every row in the journal, and how many applies wrote the journal.
+    unfolded: BTreeMap<(Table, String), Option<serde_bytes::ByteBuf>>,
+    journalled: usize,
 }
 
 fn sm_err(verb: ErrorVerb, e: impl std::error::Error + 'static) -> StorageError {
@@ -66,7 +85,8 @@ impl StateMachineStore {
             .set_cache_size(STATE_CACHE_BYTES)
             .create(&path)
             .map_err(|e| sm_err(ErrorVerb::Read, e))?;
-        let current = block(|| load(&db)).map_err(|e| sm_err(ErrorVerb::Read, e))?;
+        let current = block(|| fold_journal(&db).and_then(|()| load(&db)))
+            .map_err(|e| sm_err(ErrorVerb::Read, e))?;
         let current = Arc::new(current);
         let (view, _) = watch::channel(Arc::clone(&current));
         let (events, _) = broadcast::channel(EVENT_BUFFER);
@@ -76,6 +96,8 @@ impl StateMachineStore {
             current,
             view,
             events,
+            unfolded: BTreeMap::new(),
+            journalled: 0,
         })
     }
 
@@ -94,46 +116,72 @@ impl StateMachineStore {
         self.view.send_replace(Arc::clone(&self.current));
     }
 
+    /// Journals the rows `touched` as they are in `next`, with its last-applied log id and
+    /// membership, in one durable transaction; folds the journal when it is due.
     fn persist(
-        &self,
+        &mut self,
         next: &StateView,
         touched: &BTreeSet<(Table, String)>,
     ) -> Result<(), StorageError> {
+        let Some(applied_id) = next.applied else {
+            return Ok(());
+        };
         let applied = codec::encode(&next.applied).map_err(|e| sm_err(ErrorVerb::Write, e))?;
         let membership =
             codec::encode(&next.membership).map_err(|e| sm_err(ErrorVerb::Write, e))?;
-        block(|| -> Result<(), StorageError> {
-            let w = |e: redb::Error| sm_err(ErrorVerb::Write, e);
-            let mut txn = self.db.begin_write().map_err(|e| w(e.into()))?;
-            txn.set_durability(Durability::Immediate)
-                .map_err(|e| w(e.into()))?;
+        let mut images: Vec<RowImage> = Vec::with_capacity(touched.len());
+        for (t, key) in touched {
+            let row = next
+                .state
+                .row(*t, key)
+                .map_err(|e| sm_err(ErrorVerb::Write, e))?;
+            images.push((*t, key.clone(), row.map(serde_bytes::ByteBuf::from)));
+        }
+        let record = codec::encode(&images).map_err(|e| sm_err(ErrorVerb::Write, e))?;
+        block(|| -> Result<(), redb::Error> {
+            let mut txn = self.db.begin_write()?;
+            txn.set_durability(Durability::Immediate)?;
             {
-                // `touched` is sorted by table: open each table once (opening one per row
-                // costs more than the inserts).
-                let mut rows = touched.iter().peekable();
-                while let Some((t, _)) = rows.peek() {
-                    let t = *t;
-                    let mut tbl = txn.open_table(table(t)).map_err(|e| w(e.into()))?;
-                    while let Some((_, key)) = rows.next_if(|(rt, _)| *rt == t) {
-                        let row = next
-                            .state
-                            .row(t, key)
-                            .map_err(|e| sm_err(ErrorVerb::Write, e))?;
-                        match row {
-                            Some(bytes) => tbl.insert(key.as_str(), bytes.as_slice()).map(drop),
-                            None => tbl.remove(key.as_str()).map(drop),
-                        }
-                        .map_err(|e| w(e.into()))?;
-                    }
-                }
-                let mut meta = txn.open_table(META).map_err(|e| w(e.into()))?;
-                meta.insert(LAST_APPLIED_KEY, applied.as_slice())
-                    .map_err(|e| w(e.into()))?;
-                meta.insert(MEMBERSHIP_KEY, membership.as_slice())
-                    .map_err(|e| w(e.into()))?;
+                let mut journal = txn.open_table(JOURNAL)?;
+                journal.insert(applied_id.index, record.as_slice())?;
+                let mut meta = txn.open_table(META)?;
+                meta.insert(LAST_APPLIED_KEY, applied.as_slice())?;
+                meta.insert(MEMBERSHIP_KEY, membership.as_slice())?;
             }
-            txn.commit().map_err(|e| w(e.into()))
+            txn.commit()?;
+            Ok(())
         })
+        .map_err(|e| sm_err(ErrorVerb::Write, e))?;
+        for (t, key, value) in images {
+            self.unfolded.insert((t, key), value);
+        }
+        self.journalled += 1;
+        if self.journalled >= FOLD_EVERY {
+            self.fold()?;
+        }
+        Ok(())
+    }
+
+    /// Writes the journalled rows into their tables and empties the journal. Not fsynced: the
+    /// next durable apply makes it durable, and a crash before that keeps the journal.
+    fn fold(&mut self) -> Result<(), StorageError> {
+        let unfolded = std::mem::take(&mut self.unfolded);
+        self.journalled = 0;
+        block(|| -> Result<(), redb::Error> {
+            let mut txn = self.db.begin_write()?;
+            txn.set_durability(Durability::None)?;
+            write_rows(
+                &txn,
+                unfolded
+                    .iter()
+                    .map(|((t, k), v)| (*t, k.as_str(), v.as_ref().map(|b| b.as_slice()))),
+            )?;
+            txn.delete_table(JOURNAL)?;
+            txn.open_table(JOURNAL)?;
+            txn.commit()?;
+            Ok(())
+        })
+        .map_err(|e| sm_err(ErrorVerb::Write, e))
     }
 
     fn read_snapshot_file(&self) -> Result<Option<StoredSnapshot>, StorageError> {
@@ -147,6 +195,58 @@ impl StateMachineStore {
             .map(Some)
             .map_err(|e| redb_err(ErrorSubject::Snapshot(None), ErrorVerb::Read, e))
     }
+}
+
+/// Writes row images into their tables, opening each table once for a run of its rows
+/// (opening one per row costs more than the inserts).
+fn write_rows<'a>(
+    txn: &redb::WriteTransaction,
+    rows: impl IntoIterator<Item = (Table, &'a str, Option<&'a [u8]>)>,
+) -> Result<(), redb::Error> {
+    let mut rows = rows.into_iter().peekable();
+    while let Some((t, _, _)) = rows.peek() {
+        let t = *t;
+        let mut tbl = txn.open_table(table(t))?;
+        while let Some((_, key, value)) = rows.next_if(|(rt, _, _)| *rt == t) {
+            match value {
+                Some(bytes) => drop(tbl.insert(key, bytes)?),
+                None => drop(tbl.remove(key)?),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Folds a journal left by the last run into the tables, oldest record first, durably.
+fn fold_journal(db: &Database) -> Result<(), redb::Error> {
+    let txn = db.begin_write()?;
+    let records: Vec<Vec<RowImage>> = {
+        let journal = txn.open_table(JOURNAL)?;
+        let mut records = Vec::new();
+        for item in journal.iter()? {
+            let (_, v) = item?;
+            records
+                .push(codec::decode(v.value()).map_err(|e| redb::Error::Corrupted(e.to_string()))?);
+        }
+        records
+    };
+    if records.is_empty() {
+        return Ok(txn.abort()?);
+    }
+    let mut latest: BTreeMap<(Table, String), Option<serde_bytes::ByteBuf>> = BTreeMap::new();
+    for (t, key, value) in records.into_iter().flatten() {
+        latest.insert((t, key), value);
+    }
+    write_rows(
+        &txn,
+        latest
+            .iter()
+            .map(|((t, k), v)| (*t, k.as_str(), v.as_ref().map(|b| b.as_slice()))),
+    )?;
+    txn.delete_table(JOURNAL)?;
+    txn.open_table(JOURNAL)?;
+    txn.commit()?;
+    Ok(())
 }
 
 /// Reads every table of `state.redb` back into a state view.
@@ -291,6 +391,8 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
                 txn.delete_table(table(t))?;
                 txn.open_table(table(t))?;
             }
+            txn.delete_table(JOURNAL)?;
+            txn.open_table(JOURNAL)?;
             for row in &rows {
                 txn.open_table(table(row.table))?
                     .insert(row.key.as_str(), row.value.as_slice())?;
@@ -304,6 +406,8 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
             Ok(())
         })
         .map_err(|e| sm_err(ErrorVerb::Write, e))?;
+        self.unfolded.clear();
+        self.journalled = 0;
         let stored = StoredSnapshot {
             meta: meta.clone(),
             data,
