@@ -12,6 +12,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "proto/baton/v1/cluster.proto",
                 "proto/baton/v1/apps.proto",
                 "proto/baton/v1/events.proto",
+                "proto/baton/v1/groups.proto",
                 "proto/baton/peer/raft.proto",
             ],
             &["proto"],

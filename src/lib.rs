@@ -18,6 +18,7 @@
 //! - [`node`]: wiring only: builds a node from its config, runs it, drains it on SIGTERM.
 //! - [`bench`]: `baton bench …`, the benchmarks that print figures.
 //! - [`failpoint`]: crash points for tests (`BATON_FAILPOINT`).
+//! - [`metrics`]: the node's counters and HTTP latency histogram (atomics), for `/metrics`.
 
 pub mod api;
 pub mod bench;
@@ -26,6 +27,7 @@ pub mod config;
 pub mod failpoint;
 pub mod mesos;
 pub mod mesos_local;
+pub mod metrics;
 pub mod node;
 pub mod raft;
 pub mod scheduler;

@@ -111,6 +111,18 @@ enum Command {
         #[command(subcommand)]
         command: AppCommand,
     },
+    /// Deployments: list, cancel, roll back.
+    Deploy {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[command(subcommand)]
+        command: cli::DeployCommand,
+    },
+    /// The launch queue: apps waiting to launch, and why the last offers did not fit them.
+    Queue {
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// Follows the event stream (Marathon's event shapes), one JSON line per event.
     Events {
         #[command(flatten)]
@@ -302,6 +314,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::App { client, command } => {
             let c = cli::Client::new(&client.endpoints).context("bad --endpoints")?;
             cli::run_app(&c, command, client.json).await
+        }
+        Command::Deploy { client, command } => {
+            let c = cli::Client::new(&client.endpoints).context("bad --endpoints")?;
+            cli::run_deploy(&c, command, client.json).await
+        }
+        Command::Queue { client } => {
+            let c = cli::Client::new(&client.endpoints).context("bad --endpoints")?;
+            cli::run_queue(&c, client.json).await
         }
         Command::Events {
             client,

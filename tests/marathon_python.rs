@@ -1,6 +1,7 @@
 //! The Python `marathon` client (PyPI 0.13.0, whose models refuse unknown keys) drives a
 //! three-node cluster with a real mesos-local: apps, tasks, deployments, queue, leader, info
-//! and the event stream. `scripts/test.sh` installs the client (it needs Python 3.9).
+//! and the event stream (`driver.py`), and groups (`groups.py`). `scripts/test.sh` installs the
+//! client (it needs Python 3.9).
 
 mod common;
 
@@ -60,6 +61,53 @@ async fn the_python_marathon_client_drives_baton() {
         "EVENT restarted",
         "EVENT queued count=1",
         "EVENT events",
+    ] {
+        assert!(stdout.contains(step), "missing {step:?} in:\n{stdout}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_python_marathon_client_drives_groups() {
+    let python = python();
+    let importable = Command::new(&python)
+        .args(["-c", "import marathon"])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        importable,
+        "the Python marathon client is not installed at {}: run scripts/test.sh, which installs it",
+        python.display()
+    );
+    let ml = MesosLocal::start(2).await;
+    let (cluster, _) = Cluster::start_on_mesos(3, &ml.url, Vec::new()).await;
+    let urls: Vec<String> = (1..=3).map(|id| cluster.url(id, "")).collect();
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/marathon_python/groups.py");
+    let run = tokio::task::spawn_blocking(move || {
+        Command::new(python)
+            .arg(script)
+            .arg(urls.join(","))
+            .output()
+            .expect("run the groups driver")
+    });
+    let out = tokio::time::timeout(Duration::from_secs(300), run)
+        .await
+        .expect("the driver finishes")
+        .expect("the driver thread");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stdout.contains("MARATHON PYTHON GROUPS OK"),
+        "groups driver failed ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
+    for step in [
+        "EVENT created",
+        "EVENT listed",
+        "EVENT scaled",
+        "EVENT updated",
+        "EVENT rolled back",
+        "EVENT deleted",
+        "EVENT group changes",
     ] {
         assert!(stdout.contains(step), "missing {step:?} in:\n{stdout}");
     }

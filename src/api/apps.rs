@@ -1,6 +1,12 @@
 //! App operations shared by REST and gRPC: parse and validate the definition, build the command,
 //! propose it; and the Marathon `AppInfo` document both front ends serve.
 
+mod bulk;
+mod rollback;
+
+pub use bulk::{BulkWritten, put_many};
+pub use rollback::{roll_back_to, rollback_version};
+
 use super::{Api, ApiError};
 use crate::state::app::{AppInput, parse_app};
 use crate::state::ids::{DeploymentId, InstanceId, RequestId, TaskId};
@@ -200,6 +206,9 @@ pub async fn update(
     body: &[u8],
     options: UpdateOptions,
 ) -> Result<Written, ApiError> {
+    if let Some(version) = rollback_version(body)? {
+        return roll_back_to(api, id, version, &options).await;
+    }
     let mode = if options.create_if_missing {
         PutMode::Upsert
     } else {

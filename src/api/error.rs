@@ -72,10 +72,16 @@ impl ApiError {
             ApiError::MaybeCommitted(_) => StatusCode::GATEWAY_TIMEOUT,
             ApiError::Rejected(
                 Rejection::AppExists(_)
+                | Rejection::GroupExists(_)
                 | Rejection::RevisionConflict { .. }
                 | Rejection::AppLocked { .. },
             ) => StatusCode::CONFLICT,
-            ApiError::Rejected(Rejection::AppNotFound(_) | Rejection::DeploymentNotFound(_))
+            ApiError::Rejected(
+                Rejection::AppNotFound(_)
+                | Rejection::DeploymentNotFound(_)
+                | Rejection::GroupNotFound(_)
+                | Rejection::GroupVersionNotFound(..),
+            )
             | ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Rejected(Rejection::Invalid(_)) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::BadInput(AppInputError::InvalidJson { .. }) | ApiError::BadRequest(_) => {
@@ -133,8 +139,15 @@ impl From<ApiError> for tonic::Status {
             | ApiError::ForwardedToFollower(_)
             | ApiError::LeaderUnreachable { .. } => Code::Unavailable,
             ApiError::MaybeCommitted(_) => Code::DeadlineExceeded,
-            ApiError::Rejected(Rejection::AppExists(_)) => Code::AlreadyExists,
-            ApiError::Rejected(Rejection::AppNotFound(_) | Rejection::DeploymentNotFound(_))
+            ApiError::Rejected(Rejection::AppExists(_) | Rejection::GroupExists(_)) => {
+                Code::AlreadyExists
+            }
+            ApiError::Rejected(
+                Rejection::AppNotFound(_)
+                | Rejection::DeploymentNotFound(_)
+                | Rejection::GroupNotFound(_)
+                | Rejection::GroupVersionNotFound(..),
+            )
             | ApiError::NotFound(_) => Code::NotFound,
             ApiError::Rejected(Rejection::RevisionConflict { .. }) => Code::Aborted,
             ApiError::Rejected(Rejection::AppLocked { .. }) => Code::FailedPrecondition,

@@ -80,16 +80,37 @@ pub fn marathon_events(applied: &AppliedEvent) -> Vec<(&'static str, Value)> {
             json!({ "id": id.0, "reason": "the deployment was cancelled" }),
         ),
         Event::InstanceChanged { instance } => instance_events(applied.time, instance, emit),
-        Event::InstanceExpunged { id, app, condition } => emit(
-            "instance_changed_event",
-            json!({
-                "instanceId": id.0,
-                "condition": condition.as_str(),
-                "runSpecId": app.to_string(),
-                "agentId": Value::Null,
-                "host": Value::Null,
-                "runSpecVersion": Value::Null,
-            }),
+        Event::InstanceExpunged {
+            id,
+            app,
+            condition,
+            last,
+        } => {
+            // The task's end, when a status ended it (not the leader expunging an unreachable
+            // instance, which Mesos said nothing new about).
+            if let Some(last) = last.as_deref()
+                && let Some(observed) = last.observed.as_ref()
+                && observed.condition == *condition
+                && observed.updated_at == applied.time
+            {
+                emit("status_update_event", status_update(last, *condition));
+            }
+            let last = last.as_deref();
+            emit(
+                "instance_changed_event",
+                json!({
+                    "instanceId": id.0,
+                    "condition": condition.as_str(),
+                    "runSpecId": app.to_string(),
+                    "agentId": last.and_then(|i| i.agent.as_ref()).map(|a| a.0.clone()),
+                    "host": last.and_then(|i| i.hostname.clone()),
+                    "runSpecVersion": last.map(|i| i.app_version.to_string()),
+                }),
+            );
+        }
+        Event::GroupChanged { id, version } => emit(
+            "group_change_success",
+            json!({ "groupId": id.to_string(), "version": version.to_string() }),
         ),
         Event::AppDeleted { .. }
         | Event::GroupCreated { .. }
@@ -100,36 +121,29 @@ pub fn marathon_events(applied: &AppliedEvent) -> Vec<(&'static str, Value)> {
     out
 }
 
-/// An instance's news: its condition changed in this very command (a repeated condition keeps
-/// its `since`; a goal change touches neither `since` nor `provisioned_at`).
+/// An instance's news: a task status recorded in this very command is a `status_update_event`
+/// (Marathon sends one per Mesos update), and a condition that changed in it (or the instance
+/// provisioned in it) an `instance_changed_event`. A goal change touches neither `since`,
+/// `updated_at` nor `provisioned_at`, so it is no news.
 fn instance_events(
     time: Timestamp,
     instance: &Instance,
     mut emit: impl FnMut(&'static str, Value),
 ) {
-    let changed = match &instance.observed {
-        Some(observed) => observed.since == time,
-        None => instance.provisioned_at == time,
+    let (status, changed) = match &instance.observed {
+        // Marking an unreachable instance inactive is the leader's doing, not a Mesos status.
+        Some(observed) if observed.condition == Condition::UnreachableInactive => {
+            (false, observed.since == time || observed.updated_at == time)
+        }
+        Some(observed) => (observed.updated_at == time, observed.since == time),
+        None => (false, instance.provisioned_at == time),
     };
+    let condition = instance.condition();
+    if status {
+        emit("status_update_event", status_update(instance, condition));
+    }
     if !changed {
         return;
-    }
-    let condition = instance.condition();
-    if let (Some(observed), Some(status)) = (&instance.observed, mesos_state(condition)) {
-        emit(
-            "status_update_event",
-            json!({
-                "slaveId": instance.agent.as_ref().map(|a| a.0.clone()),
-                "taskId": observed.task_id.0,
-                "taskStatus": status,
-                "message": observed.message.clone().unwrap_or_default(),
-                "appId": instance.app.to_string(),
-                "host": instance.hostname,
-                "ipAddresses": instance.hostname.as_ref().map(|h| vec![json!({"ipAddress": h, "protocol": "IPv4"})]).unwrap_or_default(),
-                "ports": instance.host_ports,
-                "version": instance.app_version.to_string(),
-            }),
-        );
     }
     emit(
         "instance_changed_event",
@@ -144,9 +158,20 @@ fn instance_events(
     );
 }
 
-/// The Mesos task state behind a condition; none before Mesos reported anything.
-fn mesos_state(condition: Condition) -> Option<&'static str> {
-    (condition != Condition::Provisioned).then(|| super::apps::task_state(condition))
+/// Marathon's `status_update_event` for the instance's task in `condition`.
+fn status_update(instance: &Instance, condition: Condition) -> Value {
+    let observed = instance.observed.as_ref();
+    json!({
+        "slaveId": instance.agent.as_ref().map(|a| a.0.clone()),
+        "taskId": observed.map_or_else(|| instance.task_id().0, |o| o.task_id.0.clone()),
+        "taskStatus": super::apps::task_state(condition),
+        "message": observed.and_then(|o| o.message.clone()).unwrap_or_default(),
+        "appId": instance.app.to_string(),
+        "host": instance.hostname,
+        "ipAddresses": instance.hostname.as_ref().map(|h| vec![json!({"ipAddress": h, "protocol": "IPv4"})]).unwrap_or_default(),
+        "ports": instance.host_ports,
+        "version": instance.app_version.to_string(),
+    })
 }
 
 fn step_json(step: &DeploymentStep) -> Value {
@@ -462,6 +487,7 @@ mod tests {
                 reason: None,
                 healthy: None,
                 since,
+                updated_at: since,
             }),
             agent: Some(AgentId("agent-1".into())),
             hostname: Some("host-a".into()),
@@ -664,7 +690,26 @@ mod tests {
     }
 
     #[test]
-    fn an_expunged_instance_reports_its_final_condition() {
+    fn a_repeated_condition_is_a_status_update_only() {
+        let mut repeated = instance(Some((Condition::Running, Timestamp(T.0 - 500))));
+        if let Some(o) = repeated.observed.as_mut() {
+            o.updated_at = T;
+            o.healthy = Some(true);
+        }
+        let out = marathon_events(&at(
+            8,
+            T,
+            Event::InstanceChanged {
+                instance: Box::new(repeated),
+            },
+        ));
+        assert_eq!(kinds(&out), ["status_update_event"]);
+        assert_eq!(out[0].1["taskStatus"], "TASK_RUNNING");
+    }
+
+    #[test]
+    fn a_task_that_ended_reports_its_terminal_status_and_final_condition() {
+        let ended = instance(Some((Condition::Killed, T)));
         let out = marathon_events(&at(
             10,
             T,
@@ -672,11 +717,55 @@ mod tests {
                 id: InstanceId("web.instance-1".into()),
                 app: pid("/web"),
                 condition: Condition::Killed,
+                last: Some(Box::new(ended)),
+            },
+        ));
+        assert_eq!(
+            kinds(&out),
+            ["status_update_event", "instance_changed_event"]
+        );
+        assert_eq!(
+            out[0].1,
+            json!({
+                "slaveId": "agent-1", "taskId": "web.instance-1._app.1",
+                "taskStatus": "TASK_KILLED", "message": "started", "appId": "/web",
+                "host": "host-a", "ipAddresses": [{"ipAddress": "host-a", "protocol": "IPv4"}],
+                "ports": [31000], "version": WHEN,
+                "eventType": "status_update_event", "timestamp": WHEN,
+            })
+        );
+        assert_eq!(out[1].1["condition"], "Killed");
+        assert_eq!(out[1].1["runSpecId"], "/web");
+        assert_eq!(out[1].1["agentId"], "agent-1");
+    }
+
+    #[test]
+    fn an_unreachable_instance_marked_inactive_or_expunged_is_no_task_status() {
+        let mut inactive = instance(Some((Condition::UnreachableInactive, Timestamp(T.0 - 500))));
+        if let Some(o) = inactive.observed.as_mut() {
+            o.updated_at = T;
+        }
+        let out = marathon_events(&at(
+            11,
+            T,
+            Event::InstanceChanged {
+                instance: Box::new(inactive.clone()),
             },
         ));
         assert_eq!(kinds(&out), ["instance_changed_event"]);
-        assert_eq!(out[0].1["condition"], "Killed");
-        assert_eq!(out[0].1["runSpecId"], "/web");
+        assert_eq!(out[0].1["condition"], "UnreachableInactive");
+        let later = Timestamp(T.0 + 1000);
+        let out = marathon_events(&at(
+            12,
+            later,
+            Event::InstanceExpunged {
+                id: InstanceId("web.instance-1".into()),
+                app: pid("/web"),
+                condition: Condition::UnreachableInactive,
+                last: Some(Box::new(inactive)),
+            },
+        ));
+        assert_eq!(kinds(&out), ["instance_changed_event"]);
     }
 
     #[test]

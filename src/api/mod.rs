@@ -7,6 +7,7 @@ pub mod apps;
 pub mod deployments;
 pub mod error;
 pub mod events;
+pub mod groups;
 pub mod grpc;
 mod propose;
 pub mod queue;
@@ -179,13 +180,27 @@ impl Api {
         self.check_leader()?;
         let request = Request::new(Timestamp::now(), request_id, command);
         let answer = self.inner.proposer.propose(request).await?;
+        let metrics = &crate::metrics::METRICS;
         match tokio::time::timeout(WRITE_TIMEOUT, answer).await {
-            Err(_) => Err(ApiError::MaybeCommitted(format!(
-                "no commit within {} s",
-                WRITE_TIMEOUT.as_secs()
-            ))),
-            Ok(Err(_)) => Err(ApiError::MaybeCommitted("the write was abandoned".into())),
-            Ok(Ok(answer)) => answer?.map_err(ApiError::Rejected),
+            Err(_) => {
+                metrics.writes_ambiguous.inc();
+                Err(ApiError::MaybeCommitted(format!(
+                    "no commit within {} s",
+                    WRITE_TIMEOUT.as_secs()
+                )))
+            }
+            Ok(Err(_)) => {
+                metrics.writes_ambiguous.inc();
+                Err(ApiError::MaybeCommitted("the write was abandoned".into()))
+            }
+            Ok(Ok(answer)) => {
+                let response = answer?;
+                metrics.writes_committed.inc();
+                if response.is_err() {
+                    metrics.writes_rejected.inc();
+                }
+                response.map_err(ApiError::Rejected)
+            }
         }
     }
 

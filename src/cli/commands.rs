@@ -57,6 +57,17 @@ pub enum AppCommand {
         #[arg(long)]
         force: bool,
     },
+    /// Creates or replaces an app from a Marathon app definition (JSON file, or - for stdin)
+    /// and follows its deployment step by step until it succeeds or fails.
+    Deploy {
+        file: PathBuf,
+        /// Cancel deployments that hold the app instead of failing.
+        #[arg(long)]
+        force: bool,
+        /// Print the deployment id and return at once.
+        #[arg(long)]
+        no_wait: bool,
+    },
     /// Shows one app.
     Show {
         id: String,
@@ -296,6 +307,14 @@ pub async fn run_app(client: &Client, command: AppCommand, json: bool) -> anyhow
             };
             let app = call!(client, AppServiceClient, create_app, request)?;
             print_app(&app, json)?;
+        }
+        AppCommand::Deploy {
+            file,
+            force,
+            no_wait,
+        } => {
+            let definition_json = read_file(&file)?;
+            super::deploy::app_deploy(client, definition_json, force, no_wait, json).await?;
         }
         AppCommand::Show { id, stale } => {
             let request = GetAppRequest {

@@ -2,9 +2,11 @@
 //! on to the next node when one is down or has no leader.
 
 mod commands;
+mod deploy;
 mod events;
 
 pub use commands::{AppCommand, ClusterCommand, run_app, run_cluster};
+pub use deploy::{DeployCommand, run_deploy, run_queue};
 pub use events::run_events;
 
 use std::future::Future;

@@ -11,6 +11,10 @@
 //! - an app with an action in a later step waits (nothing launched or killed) until its step;
 //! - StopApplication: the app is gone and its instances decommissioned; done when none remain.
 //!
+//! Unreachable instances follow the app's `unreachableStrategy`: past `inactiveAfterSeconds`
+//! they stop counting as running (so a replacement is launched) and are marked inactive; past
+//! `expungeAfterSeconds` they are expunged (a task that reports again is then killed).
+//!
 //! Launches obey the app's backoff after failures (`backoffSeconds × backoffFactor^(n−1)`,
 //! capped by `maxLaunchDelaySeconds`).
 
@@ -21,6 +25,7 @@ use crate::state::ids::{DeploymentId, InstanceId};
 use crate::state::model::{AppFailures, AppRecord, Condition, DeploymentAction, Goal, Instance};
 use crate::state::path::PathId;
 use crate::state::time::Timestamp;
+use crate::state::unreachable::{Unreachability, unreachability};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -35,6 +40,11 @@ pub struct Decisions {
     /// Apps that would launch this many instances but are backed off after failures, with the
     /// time they may again.
     pub delayed: Vec<(PathId, u32, Timestamp)>,
+    /// Unreachable instances past their app's `inactiveAfterSeconds`, to be marked inactive
+    /// (they are already replaced: they no longer count as running).
+    pub inactive: Vec<InstanceId>,
+    /// Unreachable instances past their app's `expungeAfterSeconds`, to be expunged.
+    pub expunge: Vec<InstanceId>,
 }
 
 /// The launch delay after `failures`, or `None` once it has expired (as Marathon, a delay
@@ -77,9 +87,25 @@ fn kill_order(mut candidates: Vec<&Instance>, selection: KillSelection) -> Vec<&
 
 struct AppView<'a> {
     record: &'a AppRecord,
-    /// Instances meant to run (goal Running).
+    /// Instances meant to run (goal Running) and not replaced for being unreachable too long.
     active: Vec<&'a Instance>,
     all: Vec<&'a Instance>,
+}
+
+impl<'a> AppView<'a> {
+    fn new(record: &'a AppRecord, all: Vec<&'a Instance>, now: Timestamp) -> AppView<'a> {
+        let active = all
+            .iter()
+            .copied()
+            .filter(|i| i.goal == Goal::Running)
+            .filter(|i| !unreachability(i, &record.spec, now).replaced())
+            .collect();
+        AppView {
+            record,
+            active,
+            all,
+        }
+    }
 }
 
 pub fn decide(state: &State, now: Timestamp) -> Decisions {
@@ -91,15 +117,16 @@ pub fn decide(state: &State, now: Timestamp) -> Decisions {
     for record in state.apps() {
         let id = &record.spec.id;
         let all = by_app.remove(id).unwrap_or_default();
-        let view = AppView {
-            record,
-            active: all
-                .iter()
-                .copied()
-                .filter(|i| i.goal == Goal::Running)
-                .collect(),
-            all,
-        };
+        for i in &all {
+            match unreachability(i, &record.spec, now) {
+                Unreachability::Expired => decisions.expunge.push(i.id.clone()),
+                Unreachability::Inactive if i.condition() == Condition::Unreachable => {
+                    decisions.inactive.push(i.id.clone())
+                }
+                _ => {}
+            }
+        }
+        let view = AppView::new(record, all, now);
         let mut driving = None;
         let mut waiting = false;
         for d in state.deployments_of(id) {
@@ -144,7 +171,7 @@ pub fn decide(state: &State, now: Timestamp) -> Decisions {
         let Some(step) = d.steps.get(d.current_step) else {
             continue;
         };
-        if step.actions.iter().all(|a| action_done(state, a)) {
+        if step.actions.iter().all(|a| action_done(state, a, now)) {
             decisions.advance.push((d.id.clone(), d.current_step));
         }
     }
@@ -211,7 +238,7 @@ fn rolling<'a>(view: &AppView<'a>) -> (u32, Vec<&'a Instance>) {
     (launch as u32, kill)
 }
 
-fn action_done(state: &State, action: &DeploymentAction) -> bool {
+fn action_done(state: &State, action: &DeploymentAction, now: Timestamp) -> bool {
     let app = action.app();
     let instances: Vec<&Instance> = state.instances_of(app).collect();
     match action {
@@ -221,15 +248,7 @@ fn action_done(state: &State, action: &DeploymentAction) -> bool {
             let Some(record) = state.app(app) else {
                 return true;
             };
-            let view = AppView {
-                record,
-                active: instances
-                    .iter()
-                    .copied()
-                    .filter(|i| i.goal == Goal::Running)
-                    .collect(),
-                all: instances.clone(),
-            };
+            let view = AppView::new(record, instances.clone(), now);
             let n = record.spec.instances as usize;
             // A restart is done when every instance runs the new configuration; a scale only
             // counts (instances left over from a cancelled restart may stay as they are).

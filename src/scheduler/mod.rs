@@ -108,7 +108,8 @@ pub fn client_config(mesos: &MesosConfig) -> ClientConfig {
 const DRIVE_INTERVAL: Duration = Duration::from_millis(500);
 
 /// The deployment driver: while this node leads, commits what the controller decides that
-/// needs no Mesos (finished deployment steps, instances to decommission), so deployments
+/// needs no Mesos (finished deployment steps, instances to decommission, unreachable instances
+/// to mark inactive or expunge), so deployments
 /// progress and scale-downs are recorded even while no master is reachable. Launches and kills
 /// are the Mesos session's.
 async fn drive_deployments(api: &Api, fence: &Fence) {
@@ -138,7 +139,15 @@ async fn drive_deployments(api: &Api, fence: &Fence) {
                 id: id.clone(),
                 step: *step,
             });
-        let commands: Vec<Command> = goals.chain(steps).collect();
+        let inactive = decisions
+            .inactive
+            .iter()
+            .map(|id| Command::MarkUnreachableInactive { id: id.clone() });
+        let expunge = decisions
+            .expunge
+            .iter()
+            .map(|id| Command::ExpungeUnreachable { id: id.clone() });
+        let commands: Vec<Command> = goals.chain(steps).chain(inactive).chain(expunge).collect();
         if commands.is_empty() {
             continue;
         }
@@ -147,6 +156,9 @@ async fn drive_deployments(api: &Api, fence: &Fence) {
             match result {
                 Ok(Outcome::DeploymentAdvanced { id, finished: true }) => {
                     tracing::info!(deployment = %id, "deployment finished");
+                }
+                Ok(Outcome::UnreachableExpired { id, expunged }) => {
+                    tracing::info!(instance = %id, expunged, "unreachable instance expired");
                 }
                 Ok(_) => {}
                 Err(e) => tracing::info!(%e, "a scheduling decision was not committed"),

@@ -16,6 +16,7 @@ use crate::mesos::{
     Accept, Acknowledge, CallBody, Decline, Event, Filters, Kill, Offer, Operation, Reconcile,
     ReconcileTask, RoleList, TaskStatus,
 };
+use crate::metrics::METRICS;
 use crate::state::ids::{AgentId, FrameworkId, InstanceId, TaskId};
 use crate::state::model::{Condition, Goal, Instance, StatusReport};
 use crate::state::path::PathId;
@@ -204,6 +205,7 @@ impl Session {
         match event {
             Event::Offers(offers) => self.offers(offers.offers).await,
             Event::Update(update) => {
+                METRICS.status_updates.inc();
                 self.status(update.status);
                 Ok(())
             }
@@ -273,6 +275,7 @@ impl Session {
         let settings = super::MatchSettings::at(Timestamp::now());
         let plans = place(&offers, &mut wants, &view.state, &settings);
         let waiting: u32 = wants.iter().map(|w| w.count).sum();
+        METRICS.offers_processed.add(offers.len() as u64);
         let mut declined = Vec::new();
         for (offer, plan) in offers.iter().zip(plans) {
             self.queue.record(&offer.agent_id, &plan, Timestamp::now());
@@ -284,6 +287,7 @@ impl Session {
                 declined.push(offer.id.clone());
                 continue;
             }
+            let launched = tasks.len() as u64;
             failpoint::hit("launch.after-provision");
             let launch = CallBody::Accept(Accept {
                 offer_ids: vec![offer.id.clone()],
@@ -291,6 +295,8 @@ impl Session {
                 filters: Some(Filters::refuse_seconds(SHORT_REFUSAL)),
             });
             self.call(launch).await?;
+            METRICS.offers_used.inc();
+            METRICS.launches.add(launched);
         }
         if !declined.is_empty() {
             let refuse = if waiting > 0 {
@@ -299,11 +305,13 @@ impl Session {
                 self.declined_long = true;
                 self.settings.decline_offer_duration.as_secs_f64()
             };
+            let count = declined.len() as u64;
             let decline = CallBody::Decline(Decline {
                 offer_ids: declined,
                 filters: Some(Filters::refuse_seconds(refuse)),
             });
             self.call(decline).await?;
+            METRICS.offers_declined.add(count);
         }
         Ok(())
     }
@@ -427,6 +435,7 @@ impl Session {
                 kill_policy: None,
             });
             self.call(kill).await?;
+            METRICS.kills.inc();
             self.killed.insert(instance.id.clone(), now);
         }
         Ok(())

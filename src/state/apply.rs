@@ -76,6 +76,33 @@ impl State {
             Command::ForgetFramework { framework_id } => {
                 self.forget_framework(framework_id, applied)
             }
+            Command::PutApps {
+                apps,
+                expected_revisions,
+                deploy,
+            } => self.put_apps(request.time, apps, expected_revisions, deploy, applied),
+            Command::MarkUnreachableInactive { id } => {
+                self.expire_unreachable(request.time, id, false, applied)
+            }
+            Command::ExpungeUnreachable { id } => {
+                self.expire_unreachable(request.time, id, true, applied)
+            }
+            Command::PutGroup {
+                update,
+                mode,
+                deploy,
+            } => self.put_group(request.time, update, *mode, deploy, applied),
+            Command::DeleteGroup { id, deploy } => {
+                self.delete_group(request.time, id, deploy, applied)
+            }
+            Command::ScaleGroup { id, factor, deploy } => {
+                self.scale_group(request.time, id, *factor, deploy, applied)
+            }
+            Command::RollbackGroup {
+                id,
+                version,
+                deploy,
+            } => self.rollback_group(request.time, id, *version, deploy, applied),
         }
     }
 
@@ -218,7 +245,12 @@ impl State {
         Ok(())
     }
 
-    fn create_missing_groups(&mut self, group: &PathId, version: Timestamp, applied: &mut Applied) {
+    pub(super) fn create_missing_groups(
+        &mut self,
+        group: &PathId,
+        version: Timestamp,
+        applied: &mut Applied,
+    ) {
         let mut missing = Vec::new();
         let mut g = group.clone();
         while !g.is_root() && !self.groups.contains_key(&g) {
@@ -407,10 +439,21 @@ impl State {
             return effect(Some(&id), StatusEffect::Stale);
         }
         let previous = instance.observed.as_ref();
+        // An instance the leader marked inactive stays so while Mesos still calls it
+        // unreachable (its strategy's clock keeps running from the first report).
+        let condition = match previous {
+            Some(prev)
+                if prev.condition == Condition::UnreachableInactive
+                    && report.condition == Condition::Unreachable =>
+            {
+                Condition::UnreachableInactive
+            }
+            _ => report.condition,
+        };
         let duplicate = match (&report.status_uuid, previous) {
             (Some(uuid), Some(prev)) => prev.status_uuid.as_ref() == Some(uuid),
             // Reconciliation answers carry no uuid: news only when the condition changes.
-            (None, Some(prev)) => prev.condition == report.condition,
+            (None, Some(prev)) => prev.condition == condition,
             (_, None) => false,
         };
         if duplicate {
@@ -418,6 +461,17 @@ impl State {
         }
         if report.condition.is_terminal() {
             let app = instance.app.clone();
+            let mut last = instance.clone();
+            last.observed = Some(ObservedStatus {
+                condition: report.condition,
+                task_id: report.task_id.clone(),
+                status_uuid: report.status_uuid.clone(),
+                message: report.message.clone(),
+                reason: report.reason.clone(),
+                healthy: report.healthy,
+                since: time,
+                updated_at: time,
+            });
             if report.condition.is_failure() {
                 self.record_failure(time, instance.clone(), report, applied);
             }
@@ -427,15 +481,17 @@ impl State {
                 id: id.clone(),
                 app,
                 condition: report.condition,
+                last: Some(Box::new(last)),
             });
             return effect(Some(&id), StatusEffect::Expunged);
         }
         let since = match previous {
-            Some(prev) if prev.condition == report.condition => prev.since,
+            Some(prev) if prev.condition == condition => prev.since,
             _ => time,
         };
         let observed = ObservedStatus {
-            condition: report.condition,
+            condition,
+            updated_at: time,
             task_id: report.task_id.clone(),
             status_uuid: report.status_uuid.clone(),
             message: report.message.clone(),
@@ -511,6 +567,7 @@ impl State {
                 id: instance.id.clone(),
                 app: instance.app.clone(),
                 condition: Condition::Killed,
+                last: Some(Box::new(instance.clone())),
             });
         }
         self.settings.framework_id = None;

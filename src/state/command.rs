@@ -2,6 +2,7 @@
 //! ids), Raft orders them, and every node applies them identically.
 
 use super::app::AppDefinition;
+use super::group::GroupUpdate;
 use super::ids::{DeploymentId, FrameworkId, InstanceId, RequestId};
 use super::model::{AppRecord, Goal, Instance, StatusReport};
 use super::path::PathId;
@@ -104,6 +105,44 @@ pub enum Command {
     /// After TEARDOWN: Mesos killed every task and forgot the framework, so the state forgets
     /// it and its instances too.
     ForgetFramework { framework_id: FrameworkId },
+    /// Bulk `PUT /v2/apps`: creates or replaces every app given, as one deployment `deploy`
+    /// (each app's steps side by side). Refused whole if any app is refused.
+    PutApps {
+        apps: Vec<AppDefinition>,
+        /// Per app (same order), refused with a conflict unless the stored revision equals it
+        /// (0 = absent); empty: no checks.
+        #[serde(default)]
+        expected_revisions: Vec<u64>,
+        deploy: Deploy,
+    },
+    /// An unreachable instance outlived its app's `inactiveAfterSeconds`: it no longer counts
+    /// as running (the scheduler launches a replacement) but is kept should it come back.
+    MarkUnreachableInactive { id: InstanceId },
+    /// An unreachable instance outlived its app's `expungeAfterSeconds`: it is forgotten, and
+    /// its task is killed as an orphan should it report again.
+    ExpungeUnreachable { id: InstanceId },
+    /// `POST`/`PUT /v2/groups[/{id}]`: the group becomes what the update says (fields it leaves
+    /// out keep what the group has), every app changed deployed as deployment `deploy`, in
+    /// dependency order. `Create` is refused when the group exists.
+    PutGroup {
+        update: Box<GroupUpdate>,
+        mode: PutMode,
+        deploy: Deploy,
+    },
+    /// `DELETE /v2/groups[/{id}]`: every app below stops and the groups go (root stays).
+    DeleteGroup { id: PathId, deploy: Deploy },
+    /// `{"scaleBy": factor}`: every app below to `ceil(instances × factor)`.
+    ScaleGroup {
+        id: PathId,
+        factor: f64,
+        deploy: Deploy,
+    },
+    /// `{"version": v}`: the subtree back to what it was at group version `version`.
+    RollbackGroup {
+        id: PathId,
+        version: Timestamp,
+        deploy: Deploy,
+    },
 }
 
 /// What an accepted command produced.
@@ -168,6 +207,23 @@ pub enum Outcome {
         framework_id: FrameworkId,
         instances: usize,
     },
+    /// A bulk put committed: the apps as stored, the deployment, and the newest version.
+    Apps {
+        apps: Vec<AppRecord>,
+        deployment: DeploymentId,
+        version: Timestamp,
+    },
+    /// An unreachable instance was marked inactive, or expunged.
+    UnreachableExpired {
+        id: InstanceId,
+        expunged: bool,
+    },
+    /// A group command committed: the group's new version and the deployment it started.
+    Group {
+        id: PathId,
+        version: Timestamp,
+        deployment: DeploymentId,
+    },
 }
 
 /// What recording one task status did. Every case is an acceptance: Mesos may be acknowledged.
@@ -201,6 +257,13 @@ pub enum Rejection {
         app: PathId,
         deployments: Vec<DeploymentId>,
     },
+    /// Marathon's answer to creating a group that exists.
+    #[error("Group {0} is already created. Use PUT to change this group.")]
+    GroupExists(PathId),
+    #[error("Group '{0}' does not exist")]
+    GroupNotFound(PathId),
+    #[error("Group '{0}' does not exist in version {1}")]
+    GroupVersionNotFound(PathId, Timestamp),
     #[error("DeploymentPlan {0} does not exist")]
     DeploymentNotFound(DeploymentId),
     #[error("{id} has revision {actual}, not the expected {expected}")]

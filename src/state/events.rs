@@ -23,6 +23,11 @@ pub enum Event {
     GroupCreated {
         id: PathId,
     },
+    /// A group command committed the subtree at `id` as its version `version`.
+    GroupChanged {
+        id: PathId,
+        version: Timestamp,
+    },
     FrameworkIdStored {
         id: FrameworkId,
     },
@@ -56,6 +61,10 @@ pub enum Event {
         id: InstanceId,
         app: PathId,
         condition: Condition,
+        /// The instance as it ended (with the terminal status observed, when a status ended
+        /// it), for the events that describe its task.
+        #[serde(default)]
+        last: Option<Box<Instance>>,
     },
 }
 

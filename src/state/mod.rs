@@ -7,14 +7,17 @@
 
 pub mod app;
 mod apply;
+mod bulk;
 pub mod command;
 mod deploy;
 pub mod events;
+pub mod group;
 pub mod ids;
 pub mod model;
 pub mod path;
 mod rows;
 pub mod time;
+pub mod unreachable;
 
 pub use command::{
     Batch, Command, Deploy, Outcome, PutMode, Rejection, Request, Response, StatusEffect,
@@ -45,6 +48,8 @@ pub struct State {
     apps: OrdMap<PathId, AppRecord>,
     app_versions: OrdMap<(PathId, Timestamp), Arc<AppDefinition>>,
     groups: OrdMap<PathId, GroupRecord>,
+    /// Each group's subtree as group commands left it, the newest `group::MAX_GROUP_VERSIONS`.
+    group_versions: OrdMap<(PathId, Timestamp), Arc<group::Subtree>>,
     instances: OrdMap<InstanceId, Instance>,
     /// The instances of each app: an index over `instances`, kept by `insert_instance` and
     /// `remove_instance` (never persisted; rebuilt as rows load).
@@ -92,9 +97,12 @@ impl State {
 
     /// The apps at or below `group`, in path order.
     pub fn apps_under<'a>(&'a self, group: &'a PathId) -> impl Iterator<Item = &'a AppRecord> {
+        // Every id starting with the group's is contiguous from it, `/a-b` between `/a` and
+        // `/a/b` included; only those at or below the group are kept.
         self.apps
             .range(group.clone()..)
-            .take_while(move |(id, _)| *id == group || group.is_ancestor_of(id))
+            .take_while(move |(id, _)| id.as_str().starts_with(group.as_str()))
+            .filter(move |(id, _)| *id == group || group.is_ancestor_of(id))
             .map(|(_, app)| app)
     }
 

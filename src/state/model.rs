@@ -139,6 +139,10 @@ pub struct ObservedStatus {
     pub healthy: Option<bool>,
     /// When the condition was first observed (a repeated condition keeps its `since`).
     pub since: Timestamp,
+    /// When the state last changed this observation: a status recorded (even one repeating
+    /// the condition), or the leader marking it `UnreachableInactive`.
+    #[serde(default)]
+    pub updated_at: Timestamp,
 }
 
 /// A task status as the scheduler records it: what `RecordStatus` carries.

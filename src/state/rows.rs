@@ -25,11 +25,12 @@ pub enum Table {
     Settings,
     Requests,
     AppFailures,
+    GroupVersions,
 }
 
 impl Table {
     /// In load order: an app's row names its current version, so versions load first.
-    pub const ALL: [Table; 11] = [
+    pub const ALL: [Table; 12] = [
         Table::AppVersions,
         Table::Apps,
         Table::Groups,
@@ -41,6 +42,7 @@ impl Table {
         Table::Settings,
         Table::Requests,
         Table::AppFailures,
+        Table::GroupVersions,
     ];
 
     pub fn name(self) -> &'static str {
@@ -56,6 +58,7 @@ impl Table {
             Table::Settings => "sm_settings",
             Table::Requests => "sm_requests",
             Table::AppFailures => "sm_app_failures",
+            Table::GroupVersions => "sm_group_versions",
         }
     }
 }
@@ -189,6 +192,12 @@ impl State {
                 .app_failures
                 .get(&path_key(table, key)?)
                 .map(|v| encode(table, key, v)),
+            Table::GroupVersions => {
+                let id = split_version_key(key).ok_or_else(|| bad_key(table, key))?;
+                self.group_versions
+                    .get(&id)
+                    .map(|v| encode(table, key, v.as_ref()))
+            }
         };
         value.transpose()
     }
@@ -254,6 +263,11 @@ impl State {
                 self.app_failures
                     .insert(path_key(table, key)?, decode(table, key, bytes)?);
             }
+            Table::GroupVersions => {
+                let id = split_version_key(key).ok_or_else(|| bad_key(table, key))?;
+                let subtree: super::group::Subtree = decode(table, key, bytes)?;
+                self.group_versions.insert(id, Arc::new(subtree));
+            }
             Table::Requests => {
                 let (position, response): (super::Position, Response) = decode(table, key, bytes)?;
                 let id = RequestId(key.into());
@@ -297,6 +311,11 @@ impl State {
             self.app_failures
                 .keys()
                 .map(|k| (Table::AppFailures, k.to_string())),
+        );
+        keys.extend(
+            self.group_versions
+                .keys()
+                .map(|(id, v)| (Table::GroupVersions, version_key(id, *v))),
         );
         let mut rows = Vec::with_capacity(keys.len());
         for (table, key) in keys {

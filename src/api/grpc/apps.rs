@@ -2,6 +2,8 @@
 
 use super::{Route, Router, forwarded, leader_unreachable};
 use crate::api::apps::{self, UpdateOptions};
+use crate::api::deployments::{self, Cancelled, deployment_json};
+use crate::api::queue::queue_items;
 use crate::api::{Api, ApiError, Consistency};
 use crate::proto::v1::app_service_client::AppServiceClient;
 use crate::proto::v1::app_service_server::AppService;
@@ -10,10 +12,16 @@ use crate::proto::v1::{
     KillTasksRequest, ListAppsReply, ListAppsRequest, ListTasksReply, ListTasksRequest,
     RestartAppRequest, ScaleAppRequest, Task, UpdateAppRequest,
 };
+use crate::proto::v1::{
+    CancelDeploymentReply, CancelDeploymentRequest, Deployment, GetQueueReply, GetQueueRequest,
+    ListDeploymentsReply, ListDeploymentsRequest,
+};
 use crate::state::State;
+use crate::state::ids::DeploymentId;
 use crate::state::ids::RequestId;
 use crate::state::model::{AppRecord, Instance};
 use crate::state::path::PathId;
+use crate::state::time::Timestamp;
 use tonic::{Request, Response, Status};
 
 pub struct AppApi {
@@ -336,5 +344,68 @@ impl AppService for AppApi {
                 })
             }
         )
+    }
+
+    async fn list_deployments(
+        &self,
+        request: Request<ListDeploymentsRequest>,
+    ) -> Result<Response<ListDeploymentsReply>, Status> {
+        let stale = consistency(request.get_ref().consistency) == Consistency::Stale;
+        let list = |m: ListDeploymentsRequest| async move {
+            let view = self.api().read(consistency(m.consistency)).await?;
+            let deployments = view
+                .state
+                .deployments()
+                .map(|d| Deployment {
+                    id: d.id.0.clone(),
+                    deployment_json: deployment_json(d).to_string(),
+                })
+                .collect();
+            Ok::<_, ApiError>(ListDeploymentsReply { deployments })
+        };
+        if stale {
+            return list(request.into_inner())
+                .await
+                .map(Response::new)
+                .map_err(Status::from);
+        }
+        route!(self, request, list_deployments, list)
+    }
+
+    async fn cancel_deployment(
+        &self,
+        request: Request<CancelDeploymentRequest>,
+    ) -> Result<Response<CancelDeploymentReply>, Status> {
+        route!(
+            self,
+            request,
+            cancel_deployment,
+            |m: CancelDeploymentRequest| async move {
+                let id = DeploymentId(m.id);
+                Ok(match deployments::cancel(self.api(), id, m.force).await? {
+                    Cancelled::Stopped => CancelDeploymentReply::default(),
+                    Cancelled::RolledBack {
+                        deployment,
+                        version,
+                    } => CancelDeploymentReply {
+                        rollback_deployment_id: deployment.0,
+                        version: version.to_string(),
+                    },
+                })
+            }
+        )
+    }
+
+    async fn get_queue(
+        &self,
+        request: Request<GetQueueRequest>,
+    ) -> Result<Response<GetQueueReply>, Status> {
+        route!(self, request, get_queue, |_: GetQueueRequest| async move {
+            let api = self.api();
+            let items = queue_items(&api.queue(), &api.local_view().state, Timestamp::now());
+            Ok::<_, ApiError>(GetQueueReply {
+                item_json: items.iter().map(|i| i.to_string()).collect(),
+            })
+        })
     }
 }

@@ -1,10 +1,11 @@
-//! The gRPC front end: `ClusterService`, `AppService` and `EventService`, plus the standard
-//! health and reflection services. A call this node cannot serve goes to the leader's gRPC port
+//! The gRPC front end: `ClusterService`, `AppService`, `GroupService` and `EventService`, plus
+//! the standard health and reflection services. A call this node cannot serve goes to the leader's gRPC port
 //! with a marker, and a marked call is never forwarded again.
 
 mod apps;
 mod cluster;
 mod events;
+mod groups;
 
 use super::{Api, ApiError};
 use crate::proto;
@@ -144,6 +145,9 @@ pub fn services(
         )
         .add_service(proto::v1::event_service_server::EventServiceServer::new(
             events::EventApi::new(router.api.clone()),
+        ))
+        .add_service(proto::v1::group_service_server::GroupServiceServer::new(
+            groups::GroupApi::new(router.clone()),
         ))
         .add_service(proto::v1::app_service_server::AppServiceServer::new(
             apps::AppApi::new(router),

@@ -1,5 +1,7 @@
 //! `/v2/apps`: app definitions, stored, versioned and replicated.
 
+mod selector;
+
 use super::Rest;
 use super::query::{flag, param, params};
 use crate::api::apps::{self, UpdateOptions, app_info, path_id};
@@ -13,6 +15,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
+use selector::LabelSelector;
 use serde_json::{Value, json};
 
 /// Query parameters the app routes understand; anything else is refused.
@@ -22,6 +25,8 @@ pub struct AppQuery {
     /// Case-insensitive substring filters of `GET /v2/apps`.
     id: Option<String>,
     cmd: Option<String>,
+    /// Marathon's label selector of `GET /v2/apps`.
+    label: Option<String>,
     partial_update: Option<bool>,
     /// Cancel the deployments that hold the app instead of answering 409.
     force: Option<bool>,
@@ -46,7 +51,7 @@ fn query(uri: &Uri) -> Result<AppQuery, ApiError> {
     for (key, _) in &params {
         if !matches!(
             key.as_str(),
-            "consistency" | "id" | "cmd" | "embed" | "partialUpdate" | "force"
+            "consistency" | "id" | "cmd" | "label" | "embed" | "partialUpdate" | "force"
         ) {
             return Err(ApiError::BadRequest(format!(
                 "unknown query parameter '{key}'"
@@ -58,6 +63,7 @@ fn query(uri: &Uri) -> Result<AppQuery, ApiError> {
         consistency: param(&params, "consistency").map(String::from),
         id: param(&params, "id").map(String::from),
         cmd: param(&params, "cmd").map(String::from),
+        label: param(&params, "label").map(String::from),
         partial_update: present("partialUpdate")
             .then(|| flag(&params, "partialUpdate"))
             .transpose()?,
@@ -78,6 +84,12 @@ fn request_id(headers: &HeaderMap) -> Option<RequestId> {
 pub async fn list(State(rest): State<Rest>, uri: Uri) -> Result<Json<Value>, ApiError> {
     let q = query(&uri)?;
     let view = rest.api.read(q.consistency()?).await?;
+    let selector = q
+        .label
+        .as_deref()
+        .map(LabelSelector::parse)
+        .transpose()
+        .map_err(|e| ApiError::Rejected(Rejection::Invalid(e)))?;
     let id_filter = q.id.as_deref().map(str::to_lowercase);
     let cmd_filter = q.cmd.as_deref().map(str::to_lowercase);
     let apps: Vec<Value> = view
@@ -97,6 +109,7 @@ pub async fn list(State(rest): State<Rest>, uri: Uri) -> Result<Json<Value>, Api
                     .is_some_and(|c| c.to_lowercase().contains(f))
             })
         })
+        .filter(|a| selector.as_ref().is_none_or(|s| s.matches(&a.spec.labels)))
         .map(|a| app_info(a, &view.state))
         .collect();
     Ok(Json(json!({ "apps": apps })))
@@ -115,6 +128,26 @@ pub async fn create(
     let mut doc = app_info(&written.app, &view.state);
     doc["tasks"] = json!(apps::tasks(&view.state, &written.app.spec.id));
     Ok(created(&written.app.spec.id, &written.deployment, doc))
+}
+
+/// Bulk `PUT /v2/apps`: an array of app definitions created or updated in one deployment
+/// (merged into the stored apps unless `partialUpdate=false`).
+pub async fn put_many(
+    State(rest): State<Rest>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let q = query(&uri)?;
+    let written = apps::put_many(
+        &rest.api,
+        &body,
+        q.partial_update.unwrap_or(true),
+        request_id(&headers),
+        q.force.unwrap_or(false),
+    )
+    .await?;
+    Ok(deployed(&written.deployment, written.version))
 }
 
 /// 201 with `Location` and `Marathon-Deployment-Id`.

@@ -6,6 +6,8 @@
 mod apps;
 mod deployments;
 mod events;
+mod groups;
+mod metrics;
 mod proxy;
 mod query;
 mod queue;
@@ -44,6 +46,7 @@ pub fn router(api: Api, info: NodeInfo, bind: Option<IpAddr>) -> Router {
         api,
         info,
     };
+    metrics::started();
     Router::new()
         .route("/ping", get(system::ping))
         .route(
@@ -52,7 +55,10 @@ pub fn router(api: Api, info: NodeInfo, bind: Option<IpAddr>) -> Router {
         )
         .route("/v2/info", get(system::info))
         .route("/v2/events", get(events::stream))
-        .route("/v2/apps", get(apps::list).post(apps::create))
+        .route(
+            "/v2/apps",
+            get(apps::list).post(apps::create).put(apps::put_many),
+        )
         .route(
             "/v2/apps/{*id}",
             get(tasks::get)
@@ -60,6 +66,21 @@ pub fn router(api: Api, info: NodeInfo, bind: Option<IpAddr>) -> Router {
                 .put(apps::put)
                 .patch(apps::patch)
                 .delete(tasks::delete),
+        )
+        .route(
+            "/v2/groups",
+            get(groups::get_root)
+                .post(groups::post_root)
+                .put(groups::put_root)
+                .delete(groups::delete_root),
+        )
+        .route(
+            "/v2/groups/{*path}",
+            get(groups::get)
+                .post(groups::post)
+                .put(groups::put)
+                .patch(groups::patch)
+                .delete(groups::delete),
         )
         .route("/v2/tasks", get(tasks::list))
         .route("/v2/tasks/delete", axum::routing::post(tasks::kill))
@@ -89,5 +110,9 @@ pub fn router(api: Api, info: NodeInfo, bind: Option<IpAddr>) -> Router {
             state.clone(),
             proxy::leader_or_proxy,
         ))
+        // Every node describes itself: never proxied.
+        .route("/metrics", get(metrics::json))
+        .route("/metrics/prometheus", get(metrics::prometheus))
+        .layer(axum::middleware::from_fn(metrics::track))
         .with_state(state)
 }

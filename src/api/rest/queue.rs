@@ -14,29 +14,7 @@ use serde_json::{Value, json};
 
 pub async fn list(State(rest): State<Rest>) -> Result<Json<Value>, ApiError> {
     let view = rest.api.local_view();
-    let now = Timestamp::now();
-    let queue: Vec<Value> = rest
-        .api
-        .queue()
-        .iter()
-        .filter_map(|entry| {
-            let record = view.state.app(&entry.app)?;
-            let left = entry
-                .delayed_until
-                .map_or(0, |until| (until.millis() - now.millis()).max(0));
-            Some(json!({
-                "app": record.spec.to_marathon_json(),
-                "count": entry.count,
-                "delay": {
-                    "timeLeftSeconds": (left + 999) / 1000,
-                    "overdue": left == 0,
-                },
-                "since": entry.since.to_string(),
-                "processedOffersSummary": entry.offers,
-                "lastUnusedOffers": [],
-            }))
-        })
-        .collect();
+    let queue = crate::api::queue::queue_items(&rest.api.queue(), &view.state, Timestamp::now());
     Ok(Json(json!({ "queue": queue })))
 }
 

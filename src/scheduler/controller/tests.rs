@@ -11,6 +11,8 @@ struct World {
     state: State,
     index: u64,
     clock: i64,
+    /// The instances an unreachability test started with.
+    unreachable: Vec<InstanceId>,
 }
 
 impl World {
@@ -19,6 +21,7 @@ impl World {
             state: State::default(),
             index: 0,
             clock: 1_000_000,
+            unreachable: Vec::new(),
         }
     }
 
@@ -336,4 +339,142 @@ fn a_killed_scale_down_is_no_failure_and_conflicting_writes_are_locked() {
         matches!(refused, Err(crate::state::Rejection::AppLocked { ref deployments, .. }) if deployments.len() == 1),
         "{refused:?}"
     );
+}
+
+impl World {
+    fn unreachable_app(&mut self, strategy: &str) -> PathId {
+        self.put(&format!(
+            r#"{{"id": "/u", "cmd": "x", "instances": 2, "unreachableStrategy": {strategy}}}"#
+        ));
+        let ids = self.launch("/u", 2);
+        for _ in 0..3 {
+            self.step();
+        }
+        assert!(self.state.deployments().next().is_none());
+        self.unreachable = ids;
+        PathId::parse("/u", None).unwrap()
+    }
+
+    fn wait(&mut self, millis: i64) {
+        self.clock += millis;
+    }
+
+    fn condition(&self, id: &InstanceId) -> Option<Condition> {
+        self.state.instance(id).map(Instance::condition)
+    }
+}
+
+#[test]
+fn an_unreachable_instance_is_replaced_after_inactive_after_and_expunged_after_expunge_after() {
+    let mut w = World::new();
+    w.unreachable_app(r#"{"inactiveAfterSeconds": 10, "expungeAfterSeconds": 30}"#);
+    let lost = w.unreachable[0].clone();
+    w.status(&lost, Condition::Unreachable);
+    // Within inactiveAfterSeconds it still counts: nothing is launched.
+    w.wait(9_000);
+    let d = decide(&w.state, w.now());
+    assert_eq!(World::wanted(&d, "/u"), 0);
+    assert!(d.inactive.is_empty() && d.expunge.is_empty());
+    // Past it: a replacement is wanted at once, and the instance is to be marked inactive.
+    w.wait(1_000);
+    let d = decide(&w.state, w.now());
+    assert_eq!(World::wanted(&d, "/u"), 1);
+    assert_eq!(d.inactive, vec![lost.clone()]);
+    assert!(d.expunge.is_empty());
+    w.apply(Command::MarkUnreachableInactive { id: lost.clone() });
+    assert_eq!(w.condition(&lost), Some(Condition::UnreachableInactive));
+    // Mesos saying "unreachable" again keeps it inactive, and its clock running.
+    w.apply(Command::RecordStatus {
+        report: StatusReport {
+            task_id: TaskId(format!("{lost}._app.1")),
+            agent: None,
+            condition: Condition::Unreachable,
+            status_uuid: None,
+            message: None,
+            reason: None,
+            healthy: None,
+        },
+    });
+    assert_eq!(w.condition(&lost), Some(Condition::UnreachableInactive));
+    let d = decide(&w.state, w.now());
+    assert_eq!(
+        World::wanted(&d, "/u"),
+        1,
+        "the replacement is still wanted"
+    );
+    assert!(d.inactive.is_empty(), "already marked");
+    w.launch("/u", 1);
+    let d = decide(&w.state, w.now());
+    assert_eq!(World::wanted(&d, "/u"), 0);
+    assert!(
+        d.decommission.is_empty(),
+        "an inactive instance is not excess"
+    );
+    // Past expungeAfterSeconds (from the first report) it is expunged.
+    w.wait(19_000);
+    assert!(decide(&w.state, w.now()).expunge.is_empty());
+    w.wait(1_000);
+    let d = decide(&w.state, w.now());
+    assert_eq!(d.expunge, vec![lost.clone()]);
+    w.apply(Command::ExpungeUnreachable { id: lost.clone() });
+    assert_eq!(w.condition(&lost), None);
+    assert_eq!(w.running("/u"), 2);
+}
+
+#[test]
+fn an_inactive_instance_that_comes_back_makes_one_too_many_and_one_is_killed() {
+    let mut w = World::new();
+    w.unreachable_app(r#"{"inactiveAfterSeconds": 1, "expungeAfterSeconds": 60}"#);
+    let lost = w.unreachable[0].clone();
+    w.status(&lost, Condition::Unreachable);
+    w.wait(1_000);
+    let d = decide(&w.state, w.now());
+    assert_eq!(World::wanted(&d, "/u"), 1);
+    w.launch("/u", 1);
+    // Back before it was expunged: three run where two are wanted.
+    w.status(&lost, Condition::Running);
+    let d = w.step();
+    assert_eq!(d.decommission.len(), 1);
+    assert!(d.expunge.is_empty());
+    assert_eq!(w.running("/u"), 2);
+}
+
+#[test]
+fn a_disabled_or_zero_strategy_replaces_and_expunges_at_once() {
+    for strategy in [
+        r#""disabled""#,
+        r#"{"inactiveAfterSeconds": 0, "expungeAfterSeconds": 0}"#,
+    ] {
+        let mut w = World::new();
+        w.unreachable_app(strategy);
+        let lost = w.unreachable[0].clone();
+        w.status(&lost, Condition::Unreachable);
+        let d = decide(&w.state, w.now());
+        assert_eq!(World::wanted(&d, "/u"), 1, "{strategy}");
+        assert_eq!(d.expunge, vec![lost.clone()], "{strategy}");
+        assert!(d.inactive.is_empty(), "{strategy}");
+    }
+}
+
+#[test]
+fn a_restart_does_not_wait_for_an_inactive_instance() {
+    let mut w = World::new();
+    w.unreachable_app(r#"{"inactiveAfterSeconds": 1, "expungeAfterSeconds": 600}"#);
+    let lost = w.unreachable[0].clone();
+    w.status(&lost, Condition::Unreachable);
+    w.wait(1_000);
+    w.put(
+        r#"{"id": "/u", "cmd": "y", "instances": 2,
+            "unreachableStrategy": {"inactiveAfterSeconds": 1, "expungeAfterSeconds": 600}}"#,
+    );
+    for _ in 0..6 {
+        let d = w.step();
+        let n = World::wanted(&d, "/u") as usize;
+        w.launch("/u", n);
+    }
+    assert!(
+        w.state.deployments().next().is_none(),
+        "the restart finished with the unreachable instance still kept"
+    );
+    assert_eq!(w.condition(&lost), Some(Condition::Unreachable));
 }

@@ -598,6 +598,7 @@ fn only_instances_that_hold_a_place_count() {
                 reason: None,
                 healthy: None,
                 since: Timestamp(0),
+                updated_at: Timestamp(0),
             })
         }
     };
