@@ -76,6 +76,17 @@ impl State {
             Command::ForgetFramework { framework_id } => {
                 self.forget_framework(framework_id, applied)
             }
+            Command::RecordHealth { updates } => self.record_health(updates, applied),
+            Command::KillUnhealthy {
+                instance,
+                task,
+                reason,
+            } => self.kill_unhealthy(request.time, instance, task, reason, applied),
+            Command::MarkReady {
+                instance,
+                task,
+                response,
+            } => self.mark_ready(instance, task, response.as_ref(), applied),
         }
     }
 
@@ -450,6 +461,7 @@ impl State {
                 i.agent = agent;
             }
         });
+        self.record_reported_health(time, report, applied);
         effect(Some(&id), StatusEffect::Recorded)
     }
 

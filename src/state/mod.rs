@@ -10,6 +10,7 @@ mod apply;
 pub mod command;
 mod deploy;
 pub mod events;
+pub mod health;
 pub mod ids;
 pub mod model;
 pub mod path;
