@@ -13,6 +13,7 @@
 //!   command tasks as processes.
 //! - [`scheduler`]: the leader's Mesos scheduler: subscription, offers, launches, kills, status
 //!   updates committed before they are acknowledged, reconciliation.
+//! - [`health`]: the leader's HTTP/HTTPS/TCP health checks: one probing engine, pure verdicts.
 //! - [`api`]: the only code that knows HTTP, JSON DTOs and the public gRPC types; forwarding.
 //! - [`cli`]: the command-line client, speaking gRPC to any node.
 //! - [`node`]: wiring only: builds a node from its config, runs it, drains it on SIGTERM.
@@ -25,6 +26,7 @@ pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod failpoint;
+pub mod health;
 pub mod mesos;
 pub mod mesos_local;
 pub mod metrics;

@@ -5,12 +5,12 @@ use super::{Api, ApiError};
 use crate::state::ids::DeploymentId;
 use crate::state::model::Deployment;
 use crate::state::time::Timestamp;
-use crate::state::{Command, Outcome};
+use crate::state::{Command, Outcome, State};
 use serde_json::{Value, json};
 
 /// Marathon's deployment JSON: `currentStep` is 1-based, `currentActions` are the actions of
-/// the step being driven.
-pub fn deployment_json(d: &Deployment) -> Value {
+/// the step being driven, each with the readiness of the app's new instances.
+pub fn deployment_json(d: &Deployment, state: &State) -> Value {
     let action = |a: &crate::state::model::DeploymentAction| json!({ "action": a.name(), "app": a.app().to_string() });
     let steps: Vec<Value> = d
         .steps
@@ -25,7 +25,11 @@ pub fn deployment_json(d: &Deployment) -> Value {
                 .iter()
                 .map(|a| {
                     let mut v = action(a);
-                    v["readinessCheckResults"] = json!([]);
+                    let readiness = state
+                        .app(a.app())
+                        .map(|record| super::apps::readiness_results(record, state))
+                        .unwrap_or_default();
+                    v["readinessCheckResults"] = json!(readiness);
                     v
                 })
                 .collect()

@@ -112,6 +112,75 @@ pub fn marathon_events(applied: &AppliedEvent) -> Vec<(&'static str, Value)> {
             "group_change_success",
             json!({ "groupId": id.to_string(), "version": version.to_string() }),
         ),
+        Event::HealthChecked {
+            instance,
+            app,
+            app_version,
+            check,
+            previous,
+            result,
+        } => {
+            if previous.as_ref().map(|p| p.alive) != Some(result.alive) {
+                emit(
+                    "health_status_changed_event",
+                    json!({
+                        "appId": app.to_string(),
+                        "instanceId": instance.0,
+                        "version": app_version.to_string(),
+                        "alive": result.alive,
+                    }),
+                );
+            }
+            // Each failure that counts raises the failure count (a pass resets it).
+            let failed_again = !result.alive
+                && previous.as_ref().is_none_or(|p| {
+                    p.alive || result.consecutive_failures > p.consecutive_failures
+                });
+            if failed_again {
+                emit(
+                    "failed_health_check_event",
+                    json!({
+                        "appId": app.to_string(),
+                        "instanceId": instance.0,
+                        "healthCheck": serde_json::to_value(check.as_ref()).unwrap_or(Value::Null),
+                    }),
+                );
+            }
+        }
+        Event::InstanceHealthChanged {
+            instance,
+            app,
+            app_version,
+            healthy,
+        } => emit(
+            "instance_health_changed_event",
+            json!({
+                "instanceId": instance.0,
+                "runSpecId": app.to_string(),
+                "runSpecVersion": app_version.to_string(),
+                "healthy": healthy,
+            }),
+        ),
+        Event::UnhealthyInstanceKilled {
+            instance,
+            task,
+            app,
+            app_version,
+            reason,
+            host,
+            agent,
+        } => emit(
+            "unhealthy_instance_kill_event",
+            json!({
+                "appId": app.to_string(),
+                "taskId": task.0,
+                "instanceId": instance.0,
+                "version": app_version.to_string(),
+                "reason": reason,
+                "host": host,
+                "slaveId": agent.as_ref().map(|a| a.0.clone()),
+            }),
+        ),
         Event::AppDeleted { .. }
         | Event::GroupCreated { .. }
         | Event::FrameworkIdStored { .. }
@@ -498,6 +567,10 @@ mod tests {
             incarnation: 1,
             reservation: None,
             provisioned_at: Timestamp(T.0 - 1000),
+            health: Default::default(),
+            ready: false,
+            readiness_response: None,
+            check_result: None,
             revision: 2,
         }
     }
@@ -766,6 +839,85 @@ mod tests {
             },
         ));
         assert_eq!(kinds(&out), ["instance_changed_event"]);
+    }
+
+    #[test]
+    fn health_results_raise_marathons_health_events() {
+        use crate::state::health::HealthResult;
+        let check = parse_app(
+            br#"{"id":"/web","cmd":"x","healthChecks":[{"protocol":"HTTP","path":"/h"}]}"#,
+            AppInput::Create,
+        )
+        .expect("valid app")
+        .health_checks
+        .remove(0);
+        let passed = HealthResult::after(None, T, Ok(()));
+        let failed = HealthResult::after(Some(&passed), T, Err("503".into()));
+        let failed_again = HealthResult::after(Some(&failed), T, Err("503".into()));
+        let checked = |previous: Option<&HealthResult>, result: &HealthResult| {
+            marathon_events(&at(
+                9,
+                T,
+                Event::HealthChecked {
+                    instance: InstanceId("web.instance-1".into()),
+                    app: pid("/web"),
+                    app_version: T,
+                    check: Box::new(check.clone()),
+                    previous: previous.cloned(),
+                    result: result.clone(),
+                },
+            ))
+        };
+        let first = checked(None, &passed);
+        assert_eq!(kinds(&first), ["health_status_changed_event"]);
+        assert_eq!(first[0].1["alive"], true, "{}", first[0].1);
+        assert_eq!(first[0].1["instanceId"], "web.instance-1");
+        assert_eq!(first[0].1["version"], WHEN);
+        let down = checked(Some(&passed), &failed);
+        assert_eq!(
+            kinds(&down),
+            ["health_status_changed_event", "failed_health_check_event"]
+        );
+        assert_eq!(down[1].1["healthCheck"]["path"], "/h");
+        assert_eq!(down[1].1["appId"], "/web");
+        let again = checked(Some(&failed), &failed_again);
+        assert_eq!(kinds(&again), ["failed_health_check_event"]);
+
+        let changed = marathon_events(&at(
+            9,
+            T,
+            Event::InstanceHealthChanged {
+                instance: InstanceId("web.instance-1".into()),
+                app: pid("/web"),
+                app_version: T,
+                healthy: None,
+            },
+        ));
+        assert_eq!(kinds(&changed), ["instance_health_changed_event"]);
+        assert_eq!(changed[0].1["healthy"], Value::Null);
+        assert_eq!(changed[0].1["runSpecId"], "/web");
+
+        let killed = marathon_events(&at(
+            9,
+            T,
+            Event::UnhealthyInstanceKilled {
+                instance: InstanceId("web.instance-1".into()),
+                task: TaskId("web.instance-1._app.1".into()),
+                app: pid("/web"),
+                app_version: T,
+                reason: "failed 3 times".into(),
+                host: Some("127.0.1.1".into()),
+                agent: Some(AgentId("S1".into())),
+            },
+        ));
+        assert_eq!(kinds(&killed), ["unhealthy_instance_kill_event"]);
+        assert_eq!(
+            killed[0].1,
+            json!({"appId": "/web", "taskId": "web.instance-1._app.1",
+                   "instanceId": "web.instance-1", "version": WHEN, "reason": "failed 3 times",
+                   "host": "127.0.1.1", "slaveId": "S1",
+                   "eventType": "unhealthy_instance_kill_event", "timestamp": WHEN})
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 mod cluster;
 mod core;
+mod health;
 mod mesos;
 
 use clap::Subcommand;
@@ -16,11 +17,15 @@ pub enum BenchCommand {
     /// mesos-local with 1,000 simulated agents and a framework over real HTTP: tasks launched
     /// and RUNNING per second, and offers per second.
     Mesos(mesos::MesosArgs),
+    /// The leader's health check engine: 20,000 simulated tasks every 5 s and 50,000 every
+    /// 10 s over HTTP against local servers: checks/s, lateness behind schedule, CPU.
+    Health(health::HealthArgs),
 }
 
 pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Core(args) => core::run(args).await,
         BenchCommand::Mesos(args) => mesos::run(args).await,
+        BenchCommand::Health(args) => health::run(args).await,
     }
 }

@@ -68,7 +68,8 @@ pub enum AppCommand {
         #[arg(long)]
         no_wait: bool,
     },
-    /// Shows one app.
+    /// Shows one app: its definition as JSON with --json, else a summary with each task's
+    /// state and health.
     Show {
         id: String,
         /// Read this node's own state instead of asking the leader.
@@ -186,6 +187,43 @@ fn print_app(app: &App, json: bool) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// An app's summary and one line per task: `id state health`, the health being `healthy`,
+/// `unhealthy (n failures: cause)`, or `unknown` while a check has no result yet (`-` when the
+/// app has no health checks).
+fn print_app_health(app: &App, tasks: &[Task]) {
+    println!(
+        "{}\trevision {}\tversion {}",
+        app.id, app.revision, app.version
+    );
+    println!(
+        "tasks running {}\thealthy {}\tunhealthy {}",
+        app.tasks_running, app.tasks_healthy, app.tasks_unhealthy
+    );
+    let checks = serde_json::from_str::<serde_json::Value>(&app.definition_json)
+        .ok()
+        .and_then(|d| d["healthChecks"].as_array().map(Vec::len))
+        .unwrap_or(0);
+    for task in tasks {
+        println!("{}\t{}\t{}", task.id, task.state, task_health(task, checks));
+    }
+}
+
+fn task_health(task: &Task, checks: usize) -> String {
+    if checks == 0 {
+        return "-".to_string();
+    }
+    if let Some(failing) = task.health_check_results.iter().find(|h| !h.alive) {
+        return format!(
+            "unhealthy ({} failures: {})",
+            failing.consecutive_failures, failing.last_failure_cause
+        );
+    }
+    if task.health_check_results.len() < checks {
+        return "unknown".to_string();
+    }
+    "healthy".to_string()
 }
 
 /// One task per line (`id state host`), or each task's Marathon JSON with `--json`.
@@ -322,7 +360,17 @@ pub async fn run_app(client: &Client, command: AppCommand, json: bool) -> anyhow
                 consistency: consistency(stale),
             };
             let app = call!(client, AppServiceClient, get_app, request)?;
-            print_app(&app, true)?;
+            if json {
+                print_app(&app, true)?;
+            } else {
+                let request = ListTasksRequest {
+                    app_id: app.id.clone(),
+                    consistency: consistency(stale),
+                    statuses: Vec::new(),
+                };
+                let reply = call!(client, AppServiceClient, list_tasks, request)?;
+                print_app_health(&app, &reply.tasks);
+            }
         }
         AppCommand::List { prefix, stale } => {
             let request = ListAppsRequest {

@@ -62,11 +62,10 @@ pub fn launch_delay(
     (now.millis() < forgotten && now.millis() < until).then_some(Timestamp(until))
 }
 
-/// Whether an instance counts as healthy for a deployment: running, and not reported unhealthy
-/// (Marathon's `consideredHealthy`; results of leader-run checks arrive with the health issue).
-fn healthy(i: &Instance) -> bool {
-    i.condition() == Condition::Running
-        && i.observed.as_ref().and_then(|o| o.healthy) != Some(false)
+/// Whether an instance counts as healthy for a deployment: running and, when its app version
+/// has health checks, passing all of them as last committed (Marathon's `consideredHealthy`).
+fn healthy(state: &State, i: &Instance) -> bool {
+    state.considered_healthy(i)
 }
 
 /// Instances that still hold resources or may come back: decommissioned ones not yet ended.
@@ -76,16 +75,21 @@ fn lingering(instances: &[&Instance]) -> bool {
 
 /// The kill order among `candidates`: not running first (they serve nothing), then by the
 /// app's `killSelection`.
-fn kill_order(mut candidates: Vec<&Instance>, selection: KillSelection) -> Vec<&Instance> {
+fn kill_order<'a>(
+    state: &State,
+    mut candidates: Vec<&'a Instance>,
+    selection: KillSelection,
+) -> Vec<&'a Instance> {
     candidates.sort_by_key(|i| (i.provisioned_at, i.id.clone()));
     if selection == KillSelection::YoungestFirst {
         candidates.reverse();
     }
-    candidates.sort_by_key(|i| healthy(i));
+    candidates.sort_by_key(|i| healthy(state, i));
     candidates
 }
 
 struct AppView<'a> {
+    state: &'a State,
     record: &'a AppRecord,
     /// Instances meant to run (goal Running) and not replaced for being unreachable too long.
     active: Vec<&'a Instance>,
@@ -93,7 +97,12 @@ struct AppView<'a> {
 }
 
 impl<'a> AppView<'a> {
-    fn new(record: &'a AppRecord, all: Vec<&'a Instance>, now: Timestamp) -> AppView<'a> {
+    fn new(
+        state: &'a State,
+        record: &'a AppRecord,
+        all: Vec<&'a Instance>,
+        now: Timestamp,
+    ) -> AppView<'a> {
         let active = all
             .iter()
             .copied()
@@ -101,6 +110,7 @@ impl<'a> AppView<'a> {
             .filter(|i| !unreachability(i, &record.spec, now).replaced())
             .collect();
         AppView {
+            state,
             record,
             active,
             all,
@@ -126,7 +136,7 @@ pub fn decide(state: &State, now: Timestamp) -> Decisions {
                 _ => {}
             }
         }
-        let view = AppView::new(record, all, now);
+        let view = AppView::new(state, record, all, now);
         let mut driving = None;
         let mut waiting = false;
         for d in state.deployments_of(id) {
@@ -186,13 +196,25 @@ fn converge<'a>(view: &AppView<'a>) -> (u32, Vec<&'a Instance>) {
         return ((target - active) as u32, Vec::new());
     }
     let excess = active - target;
-    let order = kill_order(view.active.clone(), view.record.spec.kill_selection);
+    let order = kill_order(
+        view.state,
+        view.active.clone(),
+        view.record.spec.kill_selection,
+    );
     (0, order.into_iter().take(excess).collect())
 }
 
 /// Whether an instance runs the app's current configuration.
 fn current(view: &AppView<'_>, i: &Instance) -> bool {
     i.app_version >= view.record.version_info.last_config_change_at
+}
+
+/// Whether an instance counts towards a deployment: healthy and, when it runs the current
+/// configuration of an app with a readiness check, ready (Marathon checks readiness only on
+/// the instances a deployment starts; older ones are judged by health alone).
+fn counts(view: &AppView<'_>, i: &Instance) -> bool {
+    healthy(view.state, i)
+        && (i.ready || view.record.spec.readiness_checks.is_empty() || !current(view, i))
 }
 
 /// The rolling replacement (Marathon's TaskReplaceActor, level-triggered): kill old instances
@@ -205,7 +227,7 @@ fn rolling<'a>(view: &AppView<'a>) -> (u32, Vec<&'a Instance>) {
     let mut max_capacity = (n as f64 * (1.0 + strategy.maximum_over_capacity)).floor() as usize;
     let (new, old): (Vec<&Instance>, Vec<&Instance>) =
         view.active.iter().copied().partition(|i| current(view, i));
-    let healthy_now = view.active.iter().filter(|i| healthy(i)).count();
+    let healthy_now = view.active.iter().filter(|i| counts(view, i)).count();
     if min_healthy == max_capacity && max_capacity <= healthy_now {
         // No room to start a new instance before killing an old one: one extra, for progress.
         max_capacity += 1;
@@ -214,17 +236,17 @@ fn rolling<'a>(view: &AppView<'a>) -> (u32, Vec<&'a Instance>) {
     // Surplus new instances (the app was also scaled down) go first.
     if new.len() > n {
         kill.extend(
-            kill_order(new.clone(), spec.kill_selection)
+            kill_order(view.state, new.clone(), spec.kill_selection)
                 .into_iter()
                 .take(new.len() - n),
         );
     }
     let killable = healthy_now.saturating_sub(min_healthy);
-    let old_order = kill_order(old.clone(), spec.kill_selection);
+    let old_order = kill_order(view.state, old.clone(), spec.kill_selection);
     // Unhealthy old instances serve nothing: they may always go; healthy ones within budget.
     let mut budget = killable;
     for i in old_order {
-        if !healthy(i) {
+        if !counts(view, i) {
             kill.push(i);
         } else if budget > 0 {
             budget -= 1;
@@ -248,7 +270,7 @@ fn action_done(state: &State, action: &DeploymentAction, now: Timestamp) -> bool
             let Some(record) = state.app(app) else {
                 return true;
             };
-            let view = AppView::new(record, instances.clone(), now);
+            let view = AppView::new(state, record, instances.clone(), now);
             let n = record.spec.instances as usize;
             // A restart is done when every instance runs the new configuration; a scale only
             // counts (instances left over from a cancelled restart may stay as they are).
@@ -257,7 +279,7 @@ fn action_done(state: &State, action: &DeploymentAction, now: Timestamp) -> bool
                 && view
                     .active
                     .iter()
-                    .all(|i| healthy(i) && (!restart || current(&view, i)))
+                    .all(|i| counts(&view, i) && (!restart || current(&view, i)))
                 && !lingering(&view.all)
         }
     }

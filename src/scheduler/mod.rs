@@ -9,11 +9,16 @@
 //!
 //! - `session`: one subscription, from SUBSCRIBE to the stream's end.
 //! - `placement`: which waiting instances go on which offer (pure).
-//! - `task`: the TaskInfo of an instance (pure).
+//! - `task`: the TaskInfo of an instance (pure); `checks`: its agent-run checks (pure).
+//! - `health`: the term's leader-run health checks, verdicts committed through Raft;
+//!   `readiness`: the term's readiness checks of instances a deployment starts.
 
+mod checks;
 mod controller;
+mod health;
 mod placement;
 mod queue_stats;
+mod readiness;
 mod session;
 mod task;
 
@@ -225,6 +230,8 @@ impl Scheduler {
                 _ = shutdown.cancelled() => return,
                 _ = self.lead(&fence) => {}
                 _ = drive_deployments(&self.api, &fence) => {}
+                _ = health::run(&self.api, &fence) => {}
+                _ = readiness::run(&self.api, &fence) => {}
             }
             self.api.publish_queue(Vec::new());
             tracing::info!("no longer leader: the Mesos scheduler stopped");

@@ -358,6 +358,10 @@ impl Session {
                 incarnation: 1,
                 reservation: None,
                 provisioned_at: Timestamp::now(),
+                health: Default::default(),
+                ready: false,
+                readiness_response: None,
+                check_result: None,
                 revision: 0,
             };
             let task = task_info(
@@ -531,5 +535,25 @@ fn report(status: &TaskStatus) -> StatusReport {
         message: status.message.clone(),
         reason: status.reason.as_ref().map(|r| r.as_str().to_string()),
         healthy: status.healthy,
+        check: check_result(status),
     }
+}
+
+/// The Mesos check result a status carries, as the state records it.
+fn check_result(status: &TaskStatus) -> Option<crate::state::health::CheckResult> {
+    use crate::state::health::CheckResult;
+    let check = status.check_status.as_ref()?;
+    if let Some(http) = &check.http {
+        return Some(CheckResult::Http {
+            status_code: http.status_code,
+        });
+    }
+    if let Some(tcp) = &check.tcp {
+        return Some(CheckResult::Tcp {
+            succeeded: tcp.succeeded,
+        });
+    }
+    check.command.as_ref().map(|c| CheckResult::Command {
+        exit_code: c.exit_code,
+    })
 }

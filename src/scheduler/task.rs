@@ -1,6 +1,7 @@
 //! The TaskInfo an instance is launched with: Marathon's mapping of an app definition onto a
 //! Mesos task (command or arguments, resources taken from the offer, environment with the
-//! `MARATHON_APP_*` and port variables, fetch URIs, container image, labels, kill policy).
+//! `MARATHON_APP_*` and port variables, fetch URIs, container image, labels, kill policy, and
+//! the checks the agent runs).
 
 use super::placement::Placed;
 use crate::mesos::{
@@ -29,6 +30,8 @@ pub fn task_info(
         command(app, app_version, &placed.host_ports, hostname),
     );
     task.container = app.container.as_ref().and_then(container);
+    task.health_check = super::checks::health_check(app, &placed.host_ports);
+    task.check = super::checks::check(app, &placed.host_ports);
     task.kill_policy = app.task_kill_grace_period_seconds.map(|secs| KillPolicy {
         grace_period: Some(DurationInfo::from_secs_f64(secs as f64)),
     });
@@ -227,6 +230,10 @@ mod tests {
             incarnation: 1,
             reservation: None,
             provisioned_at: Timestamp(0),
+            health: Default::default(),
+            ready: false,
+            readiness_response: None,
+            check_result: None,
             revision: 0,
         };
         let placed = Placed {

@@ -103,6 +103,17 @@ impl State {
                 version,
                 deploy,
             } => self.rollback_group(request.time, id, *version, deploy, applied),
+            Command::RecordHealth { updates } => self.record_health(updates, applied),
+            Command::KillUnhealthy {
+                instance,
+                task,
+                reason,
+            } => self.kill_unhealthy(request.time, instance, task, reason, applied),
+            Command::MarkReady {
+                instance,
+                task,
+                response,
+            } => self.mark_ready(instance, task, response.as_ref(), applied),
         }
     }
 
@@ -506,6 +517,7 @@ impl State {
                 i.agent = agent;
             }
         });
+        self.record_reported_health(time, report, applied);
         effect(Some(&id), StatusEffect::Recorded)
     }
 

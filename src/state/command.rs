@@ -3,7 +3,8 @@
 
 use super::app::AppDefinition;
 use super::group::GroupUpdate;
-use super::ids::{DeploymentId, FrameworkId, InstanceId, RequestId};
+use super::health::{HealthUpdate, ReadinessResponse};
+use super::ids::{DeploymentId, FrameworkId, InstanceId, RequestId, TaskId};
 use super::model::{AppRecord, Goal, Instance, StatusReport};
 use super::path::PathId;
 use super::time::Timestamp;
@@ -143,6 +144,22 @@ pub enum Command {
         version: Timestamp,
         deploy: Deploy,
     },
+    /// The leader's health checks: the results that changed since its last batch. Results for
+    /// instances gone, or for an older task of an instance, are skipped.
+    RecordHealth { updates: Vec<HealthUpdate> },
+    /// The leader's verdict that an instance failed its health checks: it is killed and
+    /// replaced (ignored when the instance no longer runs `task`).
+    KillUnhealthy {
+        instance: InstanceId,
+        task: TaskId,
+        reason: String,
+    },
+    /// The instance's readiness check passed (ignored when it no longer runs `task`).
+    MarkReady {
+        instance: InstanceId,
+        task: TaskId,
+        response: Option<ReadinessResponse>,
+    },
 }
 
 /// What an accepted command produced.
@@ -223,6 +240,18 @@ pub enum Outcome {
         id: PathId,
         version: Timestamp,
         deployment: DeploymentId,
+    },
+    /// How many of a `RecordHealth`'s results changed an instance.
+    HealthRecorded {
+        recorded: usize,
+    },
+    /// Whether a `KillUnhealthy` decommissioned the instance.
+    UnhealthyKilled {
+        killed: bool,
+    },
+    /// Whether a `MarkReady` changed the instance.
+    MarkedReady {
+        changed: bool,
     },
 }
 

@@ -1,7 +1,8 @@
 //! Domain events emitted by `apply` on every node, leader or follower, for the event streams.
 
-use super::ids::DeploymentId;
-use super::ids::{FrameworkId, InstanceId};
+use super::app::HealthCheck;
+use super::health::HealthResult;
+use super::ids::{AgentId, DeploymentId, FrameworkId, InstanceId, TaskId};
 use super::model::{AppRecord, Condition, Deployment, Instance};
 use super::path::PathId;
 use super::time::Timestamp;
@@ -65,6 +66,32 @@ pub enum Event {
         /// it), for the events that describe its task.
         #[serde(default)]
         last: Option<Box<Instance>>,
+    },
+    /// One health check's result of an instance changed (`previous`: none before).
+    HealthChecked {
+        instance: InstanceId,
+        app: PathId,
+        app_version: Timestamp,
+        check: Box<HealthCheck>,
+        previous: Option<HealthResult>,
+        result: HealthResult,
+    },
+    /// The instance's health over all its checks changed (`None`: unknown).
+    InstanceHealthChanged {
+        instance: InstanceId,
+        app: PathId,
+        app_version: Timestamp,
+        healthy: Option<bool>,
+    },
+    /// The instance failed its health checks and is being killed.
+    UnhealthyInstanceKilled {
+        instance: InstanceId,
+        task: TaskId,
+        app: PathId,
+        app_version: Timestamp,
+        reason: String,
+        host: Option<String>,
+        agent: Option<AgentId>,
     },
 }
 

@@ -12,6 +12,7 @@ pub mod command;
 mod deploy;
 pub mod events;
 pub mod group;
+pub mod health;
 pub mod ids;
 pub mod model;
 pub mod path;

@@ -4,12 +4,14 @@
 //! jobs and stateful-workload issues add behaviour without changing the storage layout.
 
 use super::app::AppDefinition;
+use super::health::{CheckResult, HealthResult, ReadinessResponse};
 use super::ids::{
     AgentId, DeploymentId, FrameworkId, InstanceId, JobId, JobRunId, ReservationId, TaskId,
 };
 use super::path::PathId;
 use super::time::Timestamp;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Marathon's `versionInfo`: when the app's scale, and its configuration, last changed.
@@ -155,6 +157,9 @@ pub struct StatusReport {
     pub message: Option<String>,
     pub reason: Option<String>,
     pub healthy: Option<bool>,
+    /// The result of the task's Mesos check (`check`), when the status carries one.
+    #[serde(default)]
+    pub check: Option<CheckResult>,
 }
 
 /// One replica of an app, pinned to an agent once provisioned.
@@ -172,7 +177,7 @@ pub struct Instance {
     /// The agent's attributes (text values; scalars and ranges as Mesos prints them) and fault
     /// domain when the instance was placed: what placement constraints compare against.
     #[serde(default)]
-    pub agent_attributes: std::collections::BTreeMap<String, String>,
+    pub agent_attributes: BTreeMap<String, String>,
     #[serde(default)]
     pub region: Option<String>,
     #[serde(default)]
@@ -184,6 +189,19 @@ pub struct Instance {
     /// When the leader committed it as provisioned (write-ahead of its LAUNCH).
     #[serde(default)]
     pub provisioned_at: Timestamp,
+    /// The committed result of each health check of the instance's app version, by the
+    /// check's index; a check with no result yet is absent (unknown).
+    #[serde(default)]
+    pub health: BTreeMap<u32, HealthResult>,
+    /// The readiness check passed (a deployment counts the instance once it is healthy too).
+    #[serde(default)]
+    pub ready: bool,
+    /// The response that made it ready, when the check preserves it.
+    #[serde(default)]
+    pub readiness_response: Option<ReadinessResponse>,
+    /// The last result of the task's Mesos check (`check`).
+    #[serde(default)]
+    pub check_result: Option<CheckResult>,
     pub revision: u64,
 }
 

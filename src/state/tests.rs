@@ -64,6 +64,10 @@ impl Log {
             incarnation: 1,
             reservation: None,
             provisioned_at: Timestamp(0),
+            health: Default::default(),
+            ready: false,
+            readiness_response: None,
+            check_result: None,
             revision: 0,
         };
         let outcome = self.apply(Command::ProvisionInstance {
@@ -82,6 +86,7 @@ impl Log {
             message: None,
             reason: None,
             healthy: None,
+            check: None,
         };
         match self.apply(Command::RecordStatus { report }) {
             Ok(Outcome::Status { effect, .. }) => effect,
@@ -123,6 +128,10 @@ fn provisioning_needs_the_app_and_a_fresh_id() {
         incarnation: 1,
         reservation: None,
         provisioned_at: Timestamp(0),
+        health: Default::default(),
+        ready: false,
+        readiness_response: None,
+        check_result: None,
         revision: 0,
     };
     let refused = log.apply(Command::ProvisionInstance {

@@ -144,6 +144,7 @@ mod tests {
                 message: None,
                 reason: None,
                 healthy: None,
+                check: None,
             };
             self.apply(time, Command::RecordStatus { report })
         }
@@ -185,6 +186,10 @@ mod tests {
             reservation: None,
             provisioned_at: Timestamp(0),
             revision: 0,
+            health: Default::default(),
+            ready: false,
+            readiness_response: None,
+            check_result: None,
         };
         let provision = Command::ProvisionInstance {
             instance: Box::new(instance),

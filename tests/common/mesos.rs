@@ -53,6 +53,11 @@ impl MesosLocal {
     /// Starts mesos-local with `agents` agents and short timers (heartbeats every second,
     /// allocation every 100 ms, unacknowledged updates resent every second).
     pub async fn start(agents: u32) -> MesosLocal {
+        MesosLocal::start_with(agents, &[]).await
+    }
+
+    /// [`MesosLocal::start`] with extra command-line arguments (e.g. `--agent-resources`).
+    pub async fn start_with(agents: u32, extra: &[&str]) -> MesosLocal {
         let dir = tempfile::Builder::new()
             .prefix("baton-mesos-")
             .tempdir()
@@ -66,6 +71,7 @@ impl MesosLocal {
             .args(["--heartbeat-interval-secs", "1"])
             .args(["--allocation-interval-ms", "100"])
             .args(["--status-retry-secs", "1"])
+            .args(extra)
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log handle"))

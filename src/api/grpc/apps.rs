@@ -39,12 +39,16 @@ impl AppApi {
 }
 
 fn to_proto(record: &AppRecord, state: &State) -> App {
+    let counts = apps::task_counts(record, state);
     App {
         id: record.spec.id.to_string(),
         definition_json: apps::app_info(record, state).to_string(),
         revision: record.revision,
         version: record.version.to_string(),
         deployment_id: String::new(),
+        tasks_running: counts.running,
+        tasks_healthy: counts.healthy,
+        tasks_unhealthy: counts.unhealthy,
     }
 }
 
@@ -56,10 +60,26 @@ fn written_proto(written: &apps::Written, state: &State) -> App {
 }
 
 fn task_proto(instance: &Instance) -> Task {
+    let time =
+        |t: Option<crate::state::time::Timestamp>| t.map(|t| t.to_string()).unwrap_or_default();
     Task {
         id: instance.task_id().0,
         app_id: instance.app.to_string(),
         task_json: apps::task_json(instance).to_string(),
+        health_check_results: instance
+            .health
+            .iter()
+            .map(|(index, h)| crate::proto::v1::HealthCheckResult {
+                check_index: *index,
+                alive: h.alive,
+                consecutive_failures: h.consecutive_failures,
+                first_success: time(h.first_success),
+                last_success: time(h.last_success),
+                last_failure: time(h.last_failure),
+                last_failure_cause: h.last_failure_cause.clone().unwrap_or_default(),
+            })
+            .collect(),
+        state: apps::task_state(instance.condition()).to_string(),
     }
 }
 
@@ -358,7 +378,7 @@ impl AppService for AppApi {
                 .deployments()
                 .map(|d| Deployment {
                     id: d.id.0.clone(),
-                    deployment_json: deployment_json(d).to_string(),
+                    deployment_json: deployment_json(d, &view.state).to_string(),
                 })
                 .collect();
             Ok::<_, ApiError>(ListDeploymentsReply { deployments })

@@ -30,6 +30,8 @@ pub struct AppQuery {
     partial_update: Option<bool>,
     /// Cancel the deployments that hold the app instead of answering 409.
     force: Option<bool>,
+    /// `GET /v2/apps?embed=apps.tasks`: each app with its tasks.
+    embed_tasks: bool,
 }
 
 impl AppQuery {
@@ -44,8 +46,8 @@ impl AppQuery {
     }
 }
 
-/// The query of an app route. `embed` (repeatable) is accepted and changes nothing: counts,
-/// deployments, tasks and the last failure are always embedded.
+/// The query of an app route. `embed` (repeatable): counts, deployments and the last failure
+/// are always embedded; tasks in a list only with `embed=apps.tasks` (one app always has them).
 fn query(uri: &Uri) -> Result<AppQuery, ApiError> {
     let params = params(uri);
     for (key, _) in &params {
@@ -70,6 +72,9 @@ fn query(uri: &Uri) -> Result<AppQuery, ApiError> {
         force: present("force")
             .then(|| flag(&params, "force"))
             .transpose()?,
+        embed_tasks: params
+            .iter()
+            .any(|(k, v)| k == "embed" && v.split(',').any(|e| e.trim() == "apps.tasks")),
     })
 }
 
@@ -110,7 +115,13 @@ pub async fn list(State(rest): State<Rest>, uri: Uri) -> Result<Json<Value>, Api
             })
         })
         .filter(|a| selector.as_ref().is_none_or(|s| s.matches(&a.spec.labels)))
-        .map(|a| app_info(a, &view.state))
+        .map(|a| {
+            let mut doc = app_info(a, &view.state);
+            if q.embed_tasks {
+                doc["tasks"] = json!(apps::tasks(&view.state, &a.spec.id));
+            }
+            doc
+        })
         .collect();
     Ok(Json(json!({ "apps": apps })))
 }

@@ -19,7 +19,11 @@ pub async fn list(State(rest): State<Rest>, uri: Uri) -> Result<Json<Value>, Api
         _ => Consistency::Linearizable,
     };
     let view = rest.api.read(consistency).await?;
-    let list: Vec<Value> = view.state.deployments().map(deployment_json).collect();
+    let list: Vec<Value> = view
+        .state
+        .deployments()
+        .map(|d| deployment_json(d, &view.state))
+        .collect();
     Ok(Json(Value::Array(list)))
 }
 

@@ -4,7 +4,7 @@
 use super::*;
 use crate::state::app::{AppInput, parse_app};
 use crate::state::ids::{AgentId, TaskId};
-use crate::state::model::StatusReport;
+use crate::state::model::{Condition, StatusReport};
 use crate::state::{Command, Deploy, Outcome, PutMode, Request};
 
 struct World {
@@ -77,6 +77,10 @@ impl World {
                         incarnation: 1,
                         reservation: None,
                         provisioned_at: Timestamp(0),
+                        health: Default::default(),
+                        ready: false,
+                        readiness_response: None,
+                        check_result: None,
                         revision: 0,
                     }),
                 });
@@ -97,6 +101,7 @@ impl World {
                 message: Some("test".into()),
                 reason: None,
                 healthy: None,
+                check: None,
             },
         });
     }
@@ -393,6 +398,7 @@ fn an_unreachable_instance_is_replaced_after_inactive_after_and_expunged_after_e
             message: None,
             reason: None,
             healthy: None,
+            check: None,
         },
     });
     assert_eq!(w.condition(&lost), Some(Condition::UnreachableInactive));
@@ -477,4 +483,87 @@ fn a_restart_does_not_wait_for_an_inactive_instance() {
         "the restart finished with the unreachable instance still kept"
     );
     assert_eq!(w.condition(&lost), Some(Condition::Unreachable));
+}
+
+/// Commits a passing result of every health check of `id`.
+fn pass_health(w: &mut World, id: &InstanceId) {
+    let instance = w.state.instance(id).expect("instance").clone();
+    let checks = w.state.health_checks_of(&instance).len();
+    let updates = (0..checks as u32)
+        .map(|index| crate::state::health::HealthUpdate {
+            instance: id.clone(),
+            task: instance.task_id(),
+            check_index: index,
+            result: crate::state::health::HealthResult::after(None, w.now(), Ok(())),
+        })
+        .collect();
+    w.apply(Command::RecordHealth { updates });
+}
+
+#[test]
+fn a_rolling_restart_waits_for_new_instances_to_be_healthy_and_ready() {
+    let mut w = World::new();
+    let json = |cmd: &str| {
+        format!(
+            r#"{{"id":"/hc","cmd":"{cmd}","instances":1,
+                "portDefinitions":[{{"port":0,"name":"http-api"}}],
+                "healthChecks":[{{"protocol":"HTTP"}}],
+                "readinessChecks":[{{"intervalSeconds":30,"timeoutSeconds":10}}],
+                "upgradeStrategy":{{"minimumHealthCapacity":1,"maximumOverCapacity":1}}}}"#
+        )
+    };
+    w.put(&json("v1"));
+    w.step();
+    let old = w.launch("/hc", 1).remove(0);
+    // Running but of unknown health: the start is not done.
+    assert!(w.step().advance.is_empty());
+    pass_health(&mut w, &old);
+    w.step();
+    let d = w.put(&json("v2"));
+    assert_eq!(World::wanted(&w.step(), "/hc"), 1);
+    let new = w.launch("/hc", 1).remove(0);
+    let decided = w.step();
+    assert!(
+        decided.decommission.is_empty(),
+        "new instance neither healthy nor ready"
+    );
+    pass_health(&mut w, &new);
+    assert!(
+        w.step().decommission.is_empty(),
+        "healthy but not ready: the old one stays"
+    );
+    let task = w.state.instance(&new).expect("new").task_id();
+    w.apply(Command::MarkReady {
+        instance: new.clone(),
+        task,
+        response: None,
+    });
+    assert_eq!(w.step().decommission, vec![old]);
+    w.step();
+    assert!(w.state.deployment(&d).is_none(), "restart done");
+}
+
+#[test]
+fn a_failing_check_makes_an_instance_unhealthy_for_deployments() {
+    let mut w = World::new();
+    w.put(r#"{"id":"/u","cmd":"x","instances":1,"healthChecks":[{"protocol":"TCP"}]}"#);
+    w.step();
+    let id = w.launch("/u", 1).remove(0);
+    pass_health(&mut w, &id);
+    let instance = w.state.instance(&id).expect("instance").clone();
+    assert!(healthy(&w.state, &instance));
+    let failed = crate::state::health::HealthResult::after(
+        instance.health.get(&0),
+        w.now(),
+        Err("refused".into()),
+    );
+    w.apply(Command::RecordHealth {
+        updates: vec![crate::state::health::HealthUpdate {
+            instance: id.clone(),
+            task: instance.task_id(),
+            check_index: 0,
+            result: failed,
+        }],
+    });
+    assert!(!healthy(&w.state, w.state.instance(&id).expect("instance")));
 }

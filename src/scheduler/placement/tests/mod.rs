@@ -156,6 +156,10 @@ impl Running {
             incarnation: 1,
             reservation: None,
             provisioned_at: Timestamp(0),
+            health: Default::default(),
+            ready: false,
+            readiness_response: None,
+            check_result: None,
             revision: 1,
         });
         self
