@@ -2,7 +2,9 @@
 //! check kills and replaces an instance whose endpoint fails; a slow starter lives through its
 //! grace period; TCP checks (one never kills); a COMMAND check run by the agent kills its task
 //! and a Mesos `check` reports its result; a new leader serves the committed health at once and
-//! kills nothing healthy; a readiness check gates a rolling restart.
+//! kills nothing healthy; a readiness check gates a rolling restart, over HTTPS too (a task with
+//! a self-signed certificate); only the leader probes, and a leader that abdicates stops probing
+//! at once and kills nothing.
 //!
 //! Tasks serve files from a folder the test owns (`python3 -m http.server`), so a test breaks an
 //! endpoint by deleting a file. Each test's agent gets its own port range, so tests running at
@@ -21,9 +23,28 @@ use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(60);
 
-/// mesos-local with one agent whose port range is this test process's own.
+/// Port ranges of 100 for agents, below the kernel's ephemeral ports.
+const RANGES: u32 = 200;
+
+/// mesos-local with one agent whose port range is this test's own: tests in other processes
+/// (nextest runs each in its own) hold a lock on the ranges they use, so two never share one.
 async fn mesos() -> MesosLocal {
-    let base = 10_000 + (std::process::id() % 200) * 100;
+    let first = std::process::id() % RANGES;
+    let base = (0..RANGES)
+        .map(|n| 10_000 + ((first + n) % RANGES) * 100)
+        .find(|base| {
+            let path = std::env::temp_dir().join(format!("baton-health-ports-{base}.lock"));
+            let Ok(file) = std::fs::File::create(&path) else {
+                return false;
+            };
+            if file.try_lock().is_err() {
+                return false;
+            }
+            // Held until this test process exits.
+            std::mem::forget(file);
+            true
+        })
+        .expect("a free agent port range");
     let resources = format!("cpus:8;mem:8192;disk:20000;ports:[{base}-{}]", base + 99);
     MesosLocal::start_with(1, &["--agent-resources", &resources]).await
 }
@@ -454,4 +475,218 @@ async fn readiness_gates_a_rolling_restart() {
         new, old,
         "the old task was replaced once the new one was ready"
     );
+}
+
+/// A task answering every GET with 200, except 503 to probes whose `User-Agent` names the node
+/// written in the file `poison` (once it exists). It appends each request's `User-Agent` to
+/// the file `agents`.
+const AGENT_LOGGER: &str = r#"
+import http.server, os, sys
+port, agents, poison = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        agent = self.headers.get("User-Agent", "")
+        with open(agents, "a") as f:
+            f.write(agent + "\n")
+        failing = False
+        if os.path.exists(poison):
+            with open(poison) as f:
+                failing = ("(node %s)" % f.read().strip()) in agent
+        self.send_response(503 if failing else 200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+http.server.ThreadingHTTPServer(("", port), Handler).serve_forever()
+"#;
+
+/// The `User-Agent`s the task logged so far.
+fn agents(log: &Path) -> Vec<String> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
+fn probed_by(agent: &str, node: u64) -> bool {
+    agent.ends_with(&format!("(node {node})"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_leader_probes_and_an_abdicated_leader_stops_at_once() {
+    let ml = mesos().await;
+    let (cluster, leader) = Cluster::start_on_mesos(3, &ml.url, Vec::new()).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let script = dir.path().join("agents.py");
+    std::fs::write(&script, AGENT_LOGGER).expect("script");
+    let (log, poison) = (dir.path().join("agents"), dir.path().join("poison"));
+    let cmd = format!(
+        "exec python3 {} $PORT0 {} {}",
+        script.display(),
+        log.display(),
+        poison.display()
+    );
+    // After the first success (which ends the grace period, so a slow start is not killed) one
+    // failure kills: a node still probing after it lost leadership would kill at once.
+    create(
+        &cluster,
+        json!({"id": "/hc/leader", "cmd": cmd, "cpus": 0.1, "mem": 32, "instances": 1,
+               "healthChecks": [http_check("/health", 30, 1)]}),
+    )
+    .await;
+    let tasks = task_ids(&wait_healthy(&cluster, "/hc/leader", 1).await);
+    // A few rounds of checks: every probe came from the leader.
+    common::eventually(WAIT, "three probes", || async {
+        (agents(&log).len() >= 3).then_some(())
+    })
+    .await;
+    let before = agents(&log);
+    assert!(
+        before.iter().all(|a| probed_by(a, leader)),
+        "only the leader {leader} probes: {before:?}"
+    );
+
+    let at_abdication = before.len();
+    let (status, body) = cluster
+        .send_json(Method::DELETE, leader, "/v2/leader", "")
+        .await
+        .expect("abdicate");
+    assert_eq!(status, 200, "{body}");
+    let all = cluster.ids();
+    let new_leader = common::eventually(WAIT, "another leader", || async {
+        let (now, _) = cluster.wait_for_leader(&all).await;
+        (now != leader).then_some(now)
+    })
+    .await;
+    // The old leader fails every probe from now on, should it still send any.
+    std::fs::write(&poison, leader.to_string()).expect("poison");
+    let mark = agents(&log).len();
+    common::eventually(WAIT, "the new leader to probe", || async {
+        let after = agents(&log).split_off(mark);
+        (after.iter().filter(|a| probed_by(a, new_leader)).count() >= 5).then_some(())
+    })
+    .await;
+    // From the new leader's first probe on, only it probes (and none of those came before).
+    let since = agents(&log).split_off(at_abdication);
+    let first = since
+        .iter()
+        .position(|a| probed_by(a, new_leader))
+        .expect("the new leader probed");
+    assert!(
+        since[first..].iter().all(|a| probed_by(a, new_leader)),
+        "after abdicating, node {leader} no longer probes; the new leader {new_leader} does: {since:?}"
+    );
+    assert!(
+        since[mark - at_abdication..]
+            .iter()
+            .all(|a| probed_by(a, new_leader)),
+        "{since:?}"
+    );
+    // Nothing was killed, and the new leader sees the task healthy.
+    let now = app(&cluster, "/hc/leader").await;
+    assert_eq!(now["tasksHealthy"], 1, "{now}");
+    assert_eq!(task_ids(&now), tasks);
+    let completed = ml.framework().await.completed;
+    assert!(completed.is_empty(), "{completed:?} {now}");
+}
+
+/// A task serving HTTPS with the certificate and key given: every GET answers 200 once the file
+/// `ready` exists in `root`, 503 before; each request's path and `User-Agent` are appended to
+/// `root/requests`.
+const TLS_SERVER: &str = r#"
+import http.server, os, ssl, sys
+port, root, cert, key = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        with open(os.path.join(root, "requests"), "a") as f:
+            f.write("%s %s\n" % (self.path, self.headers.get("User-Agent", "")))
+        ready = os.path.exists(os.path.join(root, "ready"))
+        body = b"ready" if ready else b"warming up"
+        self.send_response(200 if ready else 503)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+server = http.server.ThreadingHTTPServer(("", port), Handler)
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+context.load_cert_chain(cert, key)
+server.socket = context.wrap_socket(server.socket, server_side=True)
+server.serve_forever()
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_https_readiness_check_of_a_self_signed_task_gates_its_deployment() {
+    let ml = mesos().await;
+    let (cluster, leader) = Cluster::start_on_mesos(3, &ml.url, Vec::new()).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    let (cert, key) = (root.join("cert.pem"), root.join("key.pem"));
+    let made = std::process::Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
+        .args(["ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"])
+        .args(["-subj", "/CN=task.invalid", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("run openssl");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let script = root.join("tls.py");
+    std::fs::write(&script, TLS_SERVER).expect("script");
+    let cmd = format!(
+        "exec python3 {} $PORT0 {} {} {}",
+        script.display(),
+        root.display(),
+        cert.display(),
+        key.display()
+    );
+    create(
+        &cluster,
+        json!({"id": "/hc/tls", "cmd": cmd, "cpus": 0.1, "mem": 32, "instances": 1,
+               "portDefinitions": [{"port": 0, "name": "https"}],
+               "readinessChecks": [{"protocol": "HTTPS", "path": "/ready", "portName": "https",
+                   "intervalSeconds": 2, "timeoutSeconds": 1,
+                   "httpStatusCodesForReady": [200]}]}),
+    )
+    .await;
+    let requests = || {
+        std::fs::read_to_string(root.join("requests"))
+            .unwrap_or_default()
+            .lines()
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
+    // Probes get through the TLS handshake (the handler runs) and find the task not ready.
+    common::eventually(WAIT, "two HTTPS readiness probes", || async {
+        (requests().len() >= 2).then_some(())
+    })
+    .await;
+    let waiting = app(&cluster, "/hc/tls").await;
+    assert_eq!(waiting["tasksRunning"], 1, "{waiting}");
+    assert_eq!(
+        waiting["readinessCheckResults"][0]["ready"], false,
+        "{waiting}"
+    );
+    let (_, list) = send(&cluster, Method::GET, "/v2/deployments", &Value::Null).await;
+    assert_eq!(
+        list.as_array().map(Vec::len),
+        Some(1),
+        "still deploying: {list}"
+    );
+
+    std::fs::write(root.join("ready"), "yes").expect("ready");
+    common::eventually(WAIT, "the deployment to finish once ready", || async {
+        let (_, list) = send(&cluster, Method::GET, "/v2/deployments", &Value::Null).await;
+        list.as_array().is_some_and(Vec::is_empty).then_some(())
+    })
+    .await;
+    let seen = requests();
+    let agent = format!("/ready baton/{} (node {leader})", env!("CARGO_PKG_VERSION"));
+    assert!(seen.iter().all(|r| *r == agent), "{seen:?}");
 }

@@ -12,7 +12,7 @@ pub mod engine;
 pub mod policy;
 mod probe;
 mod stats;
-mod tls;
+pub(crate) mod tls;
 mod wheel;
 
 use crate::state::app::HealthCheck;
@@ -23,6 +23,16 @@ use std::time::{Duration, SystemTime};
 pub use engine::{Engine, EngineConfig, EngineHandle};
 pub(crate) use stats::SharedStats;
 pub use stats::{EngineStats, LatenessHistogram};
+
+/// The `User-Agent` baton's probes send, so a task can tell which node probed it:
+/// `baton/<version> (node <id>)`, or `baton/<version>` outside a node (the benchmark).
+pub fn user_agent(node: Option<u64>) -> String {
+    let version = env!("CARGO_PKG_VERSION");
+    match node {
+        Some(id) => format!("baton/{version} (node {id})"),
+        None => format!("baton/{version}"),
+    }
+}
 
 /// One health check of one instance: what to probe and where.
 #[derive(Clone, Debug, PartialEq, Eq)]

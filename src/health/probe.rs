@@ -7,6 +7,7 @@ use super::tls::{self, TlsConnector};
 use crate::state::app::HealthCheckProtocol;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
+use hyper::header::{HeaderValue, USER_AGENT};
 use hyper::{Request, StatusCode, Uri};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::{Connect, HttpConnector};
@@ -82,10 +83,12 @@ impl Kind {
 pub(crate) struct Clients {
     http: Client<HttpConnector, Empty<Bytes>>,
     https: Client<TlsConnector, Empty<Bytes>>,
+    user_agent: HeaderValue,
 }
 
 impl Clients {
-    pub fn new(idle_timeout: Duration, max_idle_per_host: usize) -> Self {
+    /// A `user_agent` that is not a valid header value is sent as `baton`.
+    pub fn new(idle_timeout: Duration, max_idle_per_host: usize, user_agent: &str) -> Self {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         let mut builder = Client::builder(TokioExecutor::new());
@@ -97,6 +100,8 @@ impl Clients {
         Clients {
             http: builder.build(connector.clone()),
             https: builder.build(tls::connector(connector)),
+            user_agent: HeaderValue::from_str(user_agent)
+                .unwrap_or_else(|_| HeaderValue::from_static("baton")),
         }
     }
 
@@ -105,8 +110,26 @@ impl Clients {
         let seen_1xx = spec.ignore_1xx.then(|| Arc::new(AtomicBool::new(false)));
         let attempt = async {
             match &spec.kind {
-                Kind::Http(uri) => get(&self.http, uri, seen_1xx.clone(), spec.ignore_1xx).await,
-                Kind::Https(uri) => get(&self.https, uri, seen_1xx.clone(), spec.ignore_1xx).await,
+                Kind::Http(uri) => {
+                    get(
+                        &self.http,
+                        uri,
+                        &self.user_agent,
+                        seen_1xx.clone(),
+                        spec.ignore_1xx,
+                    )
+                    .await
+                }
+                Kind::Https(uri) => {
+                    get(
+                        &self.https,
+                        uri,
+                        &self.user_agent,
+                        seen_1xx.clone(),
+                        spec.ignore_1xx,
+                    )
+                    .await
+                }
                 Kind::Tcp => match TcpStream::connect((spec.host.as_str(), spec.port)).await {
                     Ok(_) => Outcome::Healthy,
                     Err(e) => Outcome::Unhealthy(format!(
@@ -133,6 +156,7 @@ impl Clients {
 async fn get<C>(
     client: &Client<C, Empty<Bytes>>,
     uri: &Uri,
+    user_agent: &HeaderValue,
     seen_1xx: Option<Arc<AtomicBool>>,
     ignore_1xx: bool,
 ) -> Outcome
@@ -141,6 +165,7 @@ where
 {
     let mut request = Request::new(Empty::new());
     *request.uri_mut() = uri.clone();
+    request.headers_mut().insert(USER_AGENT, user_agent.clone());
     if let Some(seen) = seen_1xx {
         hyper::ext::on_informational(&mut request, move |_| seen.store(true, Ordering::Relaxed));
     }

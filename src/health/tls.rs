@@ -70,3 +70,46 @@ impl ServerCertVerifier for AnyCertificate {
         self.algorithms.supported_schemes()
     }
 }
+
+/// A TLS server side for tests: the self-signed certificate a task would serve.
+#[cfg(test)]
+pub(crate) mod test_server {
+    use std::sync::Arc;
+
+    /// A self-signed certificate for `task.invalid` and its key.
+    const CERT: &str = "-----BEGIN CERTIFICATE-----
+MIIBhjCCASugAwIBAgIUI8SDC+5QF1PndaETbM8Yj9wuwlQwCgYIKoZIzj0EAwIw
+FzEVMBMGA1UEAwwMdGFzay5pbnZhbGlkMCAXDTI2MTEzMDEzMjc0M1oYDzIxMjYx
+MTA2MTMyNzQzWjAXMRUwEwYDVQQDDAx0YXNrLmludmFsaWQwWTATBgcqhkjOPQIB
+BggqhkjOPQMBBwNCAAQn/o3Un6W6yxUQ5FghrKFn4GMuNBsflbWjywbXtSw4usxf
+7btfe8R97Mq1sm6fKHVW1NM8U4TRGCjv3SRbt0mao1MwUTAdBgNVHQ4EFgQUjFNc
+elWcQ3TYTlAt4DPQ2NGawJcwHwYDVR0jBBgwFoAUjFNcelWcQ3TYTlAt4DPQ2NGa
+wJcwDwYDVR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNJADBGAiEAnk19MJxNhcjF
+c+LMpkKU3bPtQL/PCqA4czl7p1ipqfgCIQDKYbkb8WUD4kct30yqeOL1jrKs5DVR
+f69QAO5gPOBOAA==
+-----END CERTIFICATE-----
+";
+    const KEY: &str = "-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgELA/UZQa8LWTade2
+EXslUeYgQ+fGViwvs1rI0de2S7ahRANCAAQn/o3Un6W6yxUQ5FghrKFn4GMuNBsf
+lbWjywbXtSw4usxf7btfe8R97Mq1sm6fKHVW1NM8U4TRGCjv3SRbt0ma
+-----END PRIVATE KEY-----
+";
+
+    /// A TLS acceptor serving [`CERT`], for tests' HTTPS servers.
+    pub(crate) fn acceptor() -> tokio_rustls::TlsAcceptor {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let cert = CertificateDer::from_pem_slice(CERT.as_bytes()).expect("test certificate");
+        let key = PrivateKeyDer::from_pem_slice(KEY.as_bytes()).expect("test key");
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("ring's default provider supports the default TLS versions")
+        .with_no_client_auth()
+        .with_single_cert(vec![cert], key)
+        .expect("the test key matches its certificate");
+        tokio_rustls::TlsAcceptor::from(Arc::new(config))
+    }
+}

@@ -191,7 +191,11 @@ pub(super) async fn run(api: &Api, fence: &Fence) {
     let engine_cancel = fence.term.child_token();
     // The engine stops with the term, and when this loop ends for any other reason.
     let _stop_engine = engine_cancel.clone().drop_guard();
-    let engine = Engine::start(EngineConfig::default(), out, engine_cancel);
+    let config = EngineConfig {
+        user_agent: crate::health::user_agent(Some(api.id())),
+        ..EngineConfig::default()
+    };
+    let engine = Engine::start(config, out, engine_cancel);
     let mut checker = Checker {
         api,
         fence,

@@ -37,6 +37,8 @@ pub struct EngineConfig {
     pub pool_idle_timeout: Duration,
     /// Idle pooled connections kept per host:port.
     pub max_idle_per_host: usize,
+    /// Sent with every HTTP(S) probe, so a task's logs tell which node probed it.
+    pub user_agent: String,
 }
 
 impl Default for EngineConfig {
@@ -47,6 +49,7 @@ impl Default for EngineConfig {
             wheel_slots: 4096,
             pool_idle_timeout: Duration::from_secs(90),
             max_idle_per_host: 64,
+            user_agent: super::user_agent(None),
         }
     }
 }
@@ -133,7 +136,11 @@ async fn run(
     cancel: CancellationToken,
     stats: Arc<SharedStats>,
 ) {
-    let clients = Clients::new(config.pool_idle_timeout, config.max_idle_per_host);
+    let clients = Clients::new(
+        config.pool_idle_timeout,
+        config.max_idle_per_host,
+        &config.user_agent,
+    );
     let max_in_flight = config.max_in_flight.max(1);
     let mut schedule = Schedule::new(Instant::now(), config.tick, config.wheel_slots);
     // Due probes waiting for a place in the budget, with the instant they were due.

@@ -15,26 +15,6 @@ use std::sync::atomic::AtomicU64;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-/// A self-signed certificate for `task.invalid` and its key, as a task would serve.
-const CERT: &str = "-----BEGIN CERTIFICATE-----
-MIIBhjCCASugAwIBAgIUI8SDC+5QF1PndaETbM8Yj9wuwlQwCgYIKoZIzj0EAwIw
-FzEVMBMGA1UEAwwMdGFzay5pbnZhbGlkMCAXDTI2MTEzMDEzMjc0M1oYDzIxMjYx
-MTA2MTMyNzQzWjAXMRUwEwYDVQQDDAx0YXNrLmludmFsaWQwWTATBgcqhkjOPQIB
-BggqhkjOPQMBBwNCAAQn/o3Un6W6yxUQ5FghrKFn4GMuNBsflbWjywbXtSw4usxf
-7btfe8R97Mq1sm6fKHVW1NM8U4TRGCjv3SRbt0mao1MwUTAdBgNVHQ4EFgQUjFNc
-elWcQ3TYTlAt4DPQ2NGawJcwHwYDVR0jBBgwFoAUjFNcelWcQ3TYTlAt4DPQ2NGa
-wJcwDwYDVR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNJADBGAiEAnk19MJxNhcjF
-c+LMpkKU3bPtQL/PCqA4czl7p1ipqfgCIQDKYbkb8WUD4kct30yqeOL1jrKs5DVR
-f69QAO5gPOBOAA==
------END CERTIFICATE-----
-";
-const KEY: &str = "-----BEGIN PRIVATE KEY-----
-MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgELA/UZQa8LWTade2
-EXslUeYgQ+fGViwvs1rI0de2S7ahRANCAAQn/o3Un6W6yxUQ5FghrKFn4GMuNBsf
-lbWjywbXtSw4usxf7btfe8R97Mq1sm6fKHVW1NM8U4TRGCjv3SRbt0ma
------END PRIVATE KEY-----
-";
-
 fn key(n: u32) -> TargetKey {
     TargetKey {
         instance: InstanceId(format!("app.instance-{n}")),
@@ -118,7 +98,7 @@ async fn serve(tls: bool) -> Server {
     let requests = Arc::new(AtomicU64::new(0));
     let connections = Arc::new(AtomicU64::new(0));
     let (hang_tx, hangs) = mpsc::unbounded_channel();
-    let acceptor = tls.then(tls_acceptor);
+    let acceptor = tls.then(crate::health::tls::test_server::acceptor);
     let (req_count, conn_count) = (requests.clone(), connections.clone());
     tokio::spawn(async move {
         loop {
@@ -173,22 +153,6 @@ where
     let _ = hyper::server::conn::http1::Builder::new()
         .serve_connection(TokioIo::new(io), service)
         .await;
-}
-
-fn tls_acceptor() -> tokio_rustls::TlsAcceptor {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let cert = CertificateDer::from_pem_slice(CERT.as_bytes()).unwrap();
-    let key = PrivateKeyDer::from_pem_slice(KEY.as_bytes()).unwrap();
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(vec![cert], key)
-    .unwrap();
-    tokio_rustls::TlsAcceptor::from(Arc::new(config))
 }
 
 #[tokio::test]

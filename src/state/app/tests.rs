@@ -358,14 +358,6 @@ fn every_rule_reports_its_path() {
         (
             with(
                 minimal(),
-                json!({"readinessChecks": [{"portName": "default", "protocol": "HTTPS"}]}),
-            ),
-            "/readinessChecks(0)/protocol",
-            "HTTPS readiness checks are not supported yet",
-        ),
-        (
-            with(
-                minimal(),
                 json!({"healthChecks": [{"protocol": "HTTP"}, {"protocol": "MESOS_TCP"}]}),
             ),
             "/healthChecks",
@@ -978,7 +970,7 @@ fn full() -> Value {
         "fetch": [{"uri": "http://a/b", "extract": false, "destPath": "b"}],
         "healthChecks": [{"protocol": "MESOS_HTTP", "path": "/", "gracePeriodSeconds": 5}],
         "check": {"http": {"portIndex": 0, "path": "/ready"}},
-        "readinessChecks": [{"portName": "http", "protocol": "HTTP"}],
+        "readinessChecks": [{"portName": "http", "protocol": "HTTPS"}],
         "dependencies": ["../db"],
         "upgradeStrategy": {"minimumHealthCapacity": 0.5, "maximumOverCapacity": 0},
         "backoffSeconds": 2, "backoffFactor": 2, "maxLaunchDelaySeconds": 60,

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use super::model::{
     AppDefinition, Constraint, ConstraintOperator, ContainerType, EnvValue, NetworkMode,
-    ReadinessCheck, ReadinessProtocol, ResourceLimit, UnreachableStrategy, defaults,
+    ReadinessCheck, ResourceLimit, UnreachableStrategy, defaults,
 };
 use super::{Violations, at};
 
@@ -413,12 +413,6 @@ fn readiness_check(path: &str, rc: &ReadinessCheck, ports: &BTreeSet<&str>, v: &
     }
     if rc.path.is_empty() {
         v.add(format!("{path}/path"), "must not be empty");
-    }
-    if rc.protocol == ReadinessProtocol::Https {
-        v.add(
-            format!("{path}/protocol"),
-            "HTTPS readiness checks are not supported yet",
-        );
     }
     if !ports.contains(rc.port_name.as_str()) {
         v.add(
