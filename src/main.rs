@@ -111,6 +111,13 @@ enum Command {
         #[command(subcommand)]
         command: AppCommand,
     },
+    /// Groups: list, show, delete, scale.
+    Group {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[command(subcommand)]
+        command: cli::GroupCommand,
+    },
     /// Deployments: list, cancel, roll back.
     Deploy {
         #[command(flatten)]
@@ -314,6 +321,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::App { client, command } => {
             let c = cli::Client::new(&client.endpoints).context("bad --endpoints")?;
             cli::run_app(&c, command, client.json).await
+        }
+        Command::Group { client, command } => {
+            let c = cli::Client::new(&client.endpoints).context("bad --endpoints")?;
+            cli::run_group(&c, command, client.json).await
         }
         Command::Deploy { client, command } => {
             let c = cli::Client::new(&client.endpoints).context("bad --endpoints")?;

@@ -575,3 +575,209 @@ async fn an_app_launches_only_once_its_dependencies_run() {
         "web {web_staged} before db {db_running}"
     );
 }
+
+/// The group's versions, newest first.
+async fn group_versions(cluster: &Cluster, group: &str) -> Vec<String> {
+    let path = if group == "/" {
+        "/v2/groups/versions".to_string()
+    } else {
+        format!("/v2/groups{group}/versions")
+    };
+    serde_json::from_value(get(cluster, &path).await).expect("a list of versions")
+}
+
+/// Runs the `baton` CLI against the cluster (off the async runtime); (success, output).
+async fn cli(cluster: &Cluster, args: &[&str]) -> (bool, String) {
+    let endpoints: Vec<String> = cluster.nodes.iter().map(|n| n.grpc.clone()).collect();
+    let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    all.extend(["--endpoints".to_string(), endpoints.join(",")]);
+    tokio::task::spawn_blocking(move || {
+        let out = std::process::Command::new(common::baton_bin())
+            .args(&all)
+            .output()
+            .expect("run the baton CLI");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    })
+    .await
+    .expect("the CLI ran")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn app_writes_version_groups_and_group_rollbacks_restore_groups() {
+    let cluster = Cluster::start(3).await;
+    let all = cluster.ids();
+    cluster.wait_for_leader(&all).await;
+
+    // Every write through /v2/apps is a new version of each group above the app, root too.
+    let app =
+        |cmd: &str| json!({"id": "/vv/sub/a", "cmd": cmd, "cpus": 0.1, "mem": 16, "instances": 0});
+    let (status, doc) = send(&cluster, Method::POST, "/v2/apps", &app("sleep 1")).await;
+    assert_eq!(status, 201, "{doc}");
+    let created = doc["version"].as_str().expect("version").to_string();
+    assert_eq!(group_versions(&cluster, "/vv").await, vec![created.clone()]);
+    assert_eq!(
+        group_versions(&cluster, "/vv/sub").await,
+        vec![created.clone()]
+    );
+    let root_before = group_versions(&cluster, "/").await;
+    assert_eq!(root_before[0], created);
+    let (status, doc) = send(
+        &cluster,
+        Method::PUT,
+        "/v2/apps/vv/sub/a?force=true",
+        &app("sleep 2"),
+    )
+    .await;
+    assert_eq!(status, 200, "{doc}");
+    let (status, doc) = send(
+        &cluster,
+        Method::PUT,
+        "/v2/apps?force=true",
+        &json!([{"id": "/vv/b", "cmd": "sleep 3", "cpus": 0.1, "mem": 16, "instances": 0}]),
+    )
+    .await;
+    assert_eq!(status, 200, "{doc}");
+    let (status, doc) = send(
+        &cluster,
+        Method::DELETE,
+        "/v2/apps/vv/sub/a?force=true",
+        &Value::Null,
+    )
+    .await;
+    assert_eq!(status, 200, "{doc}");
+    let versions = group_versions(&cluster, "/vv").await;
+    assert_eq!(versions.len(), 4, "{versions:?}");
+    assert_eq!(versions[3], created);
+    assert_eq!(group_versions(&cluster, "/vv/sub").await.len(), 3);
+    assert_eq!(
+        group_versions(&cluster, "/").await.len(),
+        root_before.len() + 3
+    );
+    assert_eq!(get(&cluster, "/v2/groups/vv").await["version"], versions[0]);
+    // Each version is the group as that write left it.
+    let old = get(&cluster, &format!("/v2/groups/vv/versions/{}", versions[2])).await;
+    assert_eq!(old["groups"][0]["apps"][0]["cmd"], "sleep 2", "{old}");
+    assert_eq!(old["apps"], json!([]));
+    let now = get(&cluster, &format!("/v2/groups/vv/versions/{}", versions[0])).await;
+    assert_eq!(now["apps"][0]["id"], "/vv/b");
+    assert_eq!(now["groups"][0]["apps"], json!([]));
+
+    // A cycle closed by a group's dependencies alone (no app changes) is refused.
+    let (status, doc) = send(
+        &cluster,
+        Method::POST,
+        "/v2/groups",
+        &json!({"id": "/cy", "apps": [{"id": "a", "cmd": "sleep 1", "instances": 0, "dependencies": ["/cy/sub"]}],
+                "groups": [{"id": "sub", "apps": [{"id": "b", "cmd": "sleep 1", "instances": 0}]}]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{doc}");
+    let (status, doc) = send(
+        &cluster,
+        Method::PUT,
+        "/v2/groups/cy/sub?force=true",
+        &json!({"dependencies": ["/cy/a"]}),
+    )
+    .await;
+    assert_eq!(status, 422, "{doc}");
+    assert!(doc["message"].as_str().unwrap().contains("cyclic"), "{doc}");
+
+    // Rolling back a group deployment puts the groups back too (no Mesos: it never ends).
+    let (status, doc) = send(&cluster, Method::POST, "/v2/groups", &shop()).await;
+    assert_eq!(status, 201, "{doc}");
+    let before = get(&cluster, "/v2/groups/shop").await;
+    let (status, doc) = send(
+        &cluster,
+        Method::PUT,
+        "/v2/groups/shop?force=true",
+        &json!({"dependencies": ["/cy"], "groups": [
+            {"id": "new", "dependencies": ["/vv"], "apps": [{"id": "n", "cmd": "sleep 1", "instances": 1}]}
+        ]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{doc}");
+    let change = doc["deploymentId"]
+        .as_str()
+        .expect("deployment")
+        .to_string();
+    assert_eq!(
+        get(&cluster, "/v2/groups/shop").await["groups"][0]["id"],
+        "/shop/new"
+    );
+    let (status, doc) = send(
+        &cluster,
+        Method::DELETE,
+        &format!("/v2/deployments/{change}"),
+        &Value::Null,
+    )
+    .await;
+    assert_eq!(status, 200, "{doc}");
+    let after = get(&cluster, "/v2/groups/shop").await;
+    assert_eq!(after["dependencies"], before["dependencies"], "{after}");
+    let ids = |doc: &Value| -> Vec<String> {
+        doc["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(ids(&after), ["/shop/back"]);
+    assert_eq!(after["groups"][0]["apps"].as_array().unwrap().len(), 2);
+    let (status, _) = send(&cluster, Method::GET, "/v2/groups/shop/new", &Value::Null).await;
+    assert_eq!(status, 404);
+
+    // The CLI: list, show, scale, delete through the gRPC GroupService.
+    let (ok, out) = cli(&cluster, &["group", "list"]).await;
+    assert!(ok, "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("/shop/back\t") && l.contains("apps 2")),
+        "{out}"
+    );
+    let (ok, out) = cli(&cluster, &["group", "list", "--json"]).await;
+    assert!(ok, "{out}");
+    let listed: Value = serde_json::from_str(out.trim()).unwrap_or_else(|_| panic!("json: {out}"));
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["id"] == "/vv/sub")
+    );
+    let (ok, out) = cli(&cluster, &["group", "show", "/shop"]).await;
+    assert!(ok, "{out}");
+    assert!(out.contains("/shop/back/db\tinstances 3"), "{out}");
+    assert!(
+        out.contains("/shop/web\tinstances 2\tdepends on /shop/back"),
+        "{out}"
+    );
+    let (ok, out) = cli(&cluster, &["group", "show", "/shop", "--json"]).await;
+    assert!(ok, "{out}");
+    let shown: Value = serde_json::from_str(&out).unwrap_or_else(|_| panic!("json: {out}"));
+    assert_eq!(shown["groups"][0]["id"], "/shop/back");
+    let (ok, out) = cli(&cluster, &["group", "scale", "/shop", "--by", "2"]).await;
+    assert!(!ok, "held by the rollback's deployment: {out}");
+    let (ok, out) = cli(
+        &cluster,
+        &["group", "scale", "/shop", "--by", "2", "--force"],
+    )
+    .await;
+    assert!(ok, "{out}");
+    assert!(out.starts_with("scaling /shop; deployment "), "{out}");
+    assert_eq!(instances(&cluster, "/shop/back/db").await, Some(6));
+    let (ok, out) = cli(&cluster, &["group", "scale", "/shop", "--by", "-1"]).await;
+    assert!(!ok, "{out}");
+    let (ok, out) = cli(&cluster, &["group", "show", "/nope"]).await;
+    assert!(!ok && out.contains("does not exist"), "{out}");
+    let (ok, out) = cli(&cluster, &["group", "delete", "/shop", "--force"]).await;
+    assert!(ok, "{out}");
+    assert!(out.starts_with("deleted /shop; deployment "), "{out}");
+    let (status, _) = send(&cluster, Method::GET, "/v2/groups/shop", &Value::Null).await;
+    assert_eq!(status, 404);
+}

@@ -70,15 +70,37 @@ pub fn marathon_events(applied: &AppliedEvent) -> Vec<(&'static str, Value)> {
                 emit("deployment_info", step_event(deployment, next));
             }
         }
-        Event::DeploymentSucceeded { deployment } => emit(
-            "deployment_success",
-            json!({ "id": deployment.id.0, "plan": plan(deployment) }),
-        ),
+        Event::DeploymentSucceeded { deployment } => {
+            emit(
+                "deployment_success",
+                json!({ "id": deployment.id.0, "plan": plan(deployment) }),
+            );
+            // Marathon reports a group change once its deployment is done.
+            if let Some(group) = &deployment.group {
+                emit(
+                    "group_change_success",
+                    json!({
+                        "groupId": group.id.to_string(),
+                        "version": deployment.version.to_string(),
+                    }),
+                );
+            }
+        }
         // Marathon reports a cancelled deployment as failed; the plan is gone with it.
-        Event::DeploymentCancelled { id } => emit(
-            "deployment_failed",
-            json!({ "id": id.0, "reason": "the deployment was cancelled" }),
-        ),
+        Event::DeploymentCancelled { id, group } => {
+            const REASON: &str = "the deployment was cancelled";
+            emit("deployment_failed", json!({ "id": id.0, "reason": REASON }));
+            if let Some((group, version)) = group {
+                emit(
+                    "group_change_failed",
+                    json!({
+                        "groupId": group.to_string(),
+                        "version": version.to_string(),
+                        "reason": REASON,
+                    }),
+                );
+            }
+        }
         Event::InstanceChanged { instance } => instance_events(applied.time, instance, emit),
         Event::InstanceExpunged {
             id,
@@ -108,10 +130,6 @@ pub fn marathon_events(applied: &AppliedEvent) -> Vec<(&'static str, Value)> {
                 }),
             );
         }
-        Event::GroupChanged { id, version } => emit(
-            "group_change_success",
-            json!({ "groupId": id.to_string(), "version": version.to_string() }),
-        ),
         Event::HealthChecked {
             instance,
             app,
@@ -181,8 +199,10 @@ pub fn marathon_events(applied: &AppliedEvent) -> Vec<(&'static str, Value)> {
                 "slaveId": agent.as_ref().map(|a| a.0.clone()),
             }),
         ),
+        // A group change is reported when its deployment ends (above), as Marathon does.
         Event::AppDeleted { .. }
         | Event::GroupCreated { .. }
+        | Event::GroupChanged { .. }
         | Event::FrameworkIdStored { .. }
         | Event::FrameworkTeardownRequested { .. }
         | Event::FrameworkForgotten { .. } => {}
@@ -539,6 +559,7 @@ mod tests {
             current_step,
             original: vec![],
             revision: 1,
+            group: None,
         }
     }
 
@@ -698,6 +719,7 @@ mod tests {
             T,
             Event::DeploymentCancelled {
                 id: DeploymentId("d-1".into()),
+                group: None,
             },
         ));
         assert_eq!(kinds(&out), ["deployment_failed"]);

@@ -376,7 +376,7 @@ pub fn parse_version(raw: &str) -> Result<Timestamp, ApiError> {
 pub fn at_version(state: &State, id: &PathId, version: Timestamp) -> Result<Value, ApiError> {
     state
         .group_at(id, version)
-        .map(|s| version_json(s, version))
+        .map(|s| version_json(&s, version))
         .ok_or_else(|| Rejection::GroupVersionNotFound(id.clone(), version).into())
 }
 
@@ -398,22 +398,55 @@ mod tests {
     }
 
     #[test]
-    fn a_group_change_is_a_group_change_success_event() {
-        let applied = crate::state::AppliedEvent {
+    fn a_group_change_is_reported_when_its_deployment_ends() {
+        use crate::state::model::{Deployment, GroupDeployment};
+        use crate::state::{AppliedEvent, Event};
+        let shop = PathId::parse("/shop", None).unwrap();
+        let version = Timestamp(1_443_541_191_164);
+        let at = |event| AppliedEvent {
             index: 3,
-            time: Timestamp(1_443_541_191_164),
-            event: crate::state::Event::GroupChanged {
-                id: PathId::parse("/shop", None).unwrap(),
-                version: Timestamp(1_443_541_191_164),
-            },
+            time: version,
+            event,
         };
-        let out = crate::api::events::marathon_events(&applied);
-        assert_eq!(out.len(), 1);
-        let (kind, payload) = &out[0];
-        assert_eq!(*kind, "group_change_success");
+        // Committing the change says nothing yet (Marathon reports it once deployed).
+        let committed = at(Event::GroupChanged {
+            id: shop.clone(),
+            version,
+        });
+        assert!(crate::api::events::marathon_events(&committed).is_empty());
+        let deployment = Deployment {
+            id: DeploymentId("d-1".into()),
+            version,
+            affected_apps: Vec::new(),
+            steps: Vec::new(),
+            current_step: 0,
+            original: Vec::new(),
+            revision: 1,
+            group: Some(GroupDeployment {
+                id: shop.clone(),
+                before: None,
+            }),
+        };
+        let done = at(Event::DeploymentSucceeded {
+            deployment: Box::new(deployment),
+        });
+        let out = crate::api::events::marathon_events(&done);
+        let kinds: Vec<&str> = out.iter().map(|(k, _)| *k).collect();
+        assert_eq!(kinds, ["deployment_success", "group_change_success"]);
+        let payload = &out[1].1;
         // The Python client's MarathonGroupChangeSuccess knows exactly these attributes.
         assert_eq!(payload["groupId"], "/shop");
         assert_eq!(payload["version"], "2015-09-29T15:39:51.164Z");
         assert_eq!(payload["eventType"], "group_change_success");
+        let cancelled = at(Event::DeploymentCancelled {
+            id: DeploymentId("d-1".into()),
+            group: Some((shop, version)),
+        });
+        let out = crate::api::events::marathon_events(&cancelled);
+        let kinds: Vec<&str> = out.iter().map(|(k, _)| *k).collect();
+        assert_eq!(kinds, ["deployment_failed", "group_change_failed"]);
+        assert_eq!(out[1].1["groupId"], "/shop");
+        assert_eq!(out[1].1["version"], "2015-09-29T15:39:51.164Z");
+        assert!(out[1].1["reason"].is_string());
     }
 }

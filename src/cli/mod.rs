@@ -4,10 +4,12 @@
 mod commands;
 mod deploy;
 mod events;
+mod groups;
 
 pub use commands::{AppCommand, ClusterCommand, run_app, run_cluster};
 pub use deploy::{DeployCommand, run_deploy, run_queue};
 pub use events::run_events;
+pub use groups::{GroupCommand, run_group};
 
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};

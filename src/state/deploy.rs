@@ -7,8 +7,8 @@ use super::command::{Deploy, Outcome, Rejection, Response};
 use super::events::Event;
 use super::ids::{DeploymentId, InstanceId};
 use super::model::{
-    AppFailures, AppRecord, Deployment, DeploymentAction, DeploymentStep, Goal, Instance,
-    StatusReport, TaskFailure, VersionInfo,
+    AppFailures, AppRecord, Deployment, DeploymentAction, DeploymentStep, Goal, GroupDeployment,
+    Instance, StatusReport, TaskFailure, VersionInfo,
 };
 use super::path::PathId;
 use super::rows::Table;
@@ -80,11 +80,16 @@ impl State {
     }
 
     pub(super) fn cancel_deployment(&mut self, id: &DeploymentId, applied: &mut Applied) {
-        if self.remove_deployment(id).is_some() {
+        if let Some(deployment) = self.remove_deployment(id) {
             applied.touched.push((Table::Deployments, id.0.clone()));
-            applied
-                .events
-                .push(Event::DeploymentCancelled { id: id.clone() });
+            let group = deployment
+                .group
+                .as_ref()
+                .map(|g| (g.id.clone(), deployment.version));
+            applied.events.push(Event::DeploymentCancelled {
+                id: id.clone(),
+                group,
+            });
         }
     }
 
@@ -98,6 +103,19 @@ impl State {
         steps: Vec<DeploymentStep>,
         applied: &mut Applied,
     ) {
+        self.start_group_deployment(deploy, version, original, steps, None, applied);
+    }
+
+    /// `start_deployment` of a group command, which also remembers the group's state before.
+    pub(super) fn start_group_deployment(
+        &mut self,
+        deploy: &Deploy,
+        version: Timestamp,
+        original: Vec<(PathId, Option<Arc<AppDefinition>>)>,
+        steps: Vec<DeploymentStep>,
+        group: Option<GroupDeployment>,
+        applied: &mut Applied,
+    ) {
         let deployment = Deployment {
             id: deploy.id.clone(),
             version,
@@ -106,6 +124,7 @@ impl State {
             current_step: 0,
             original,
             revision: 1,
+            group,
         };
         if deployment.steps.is_empty() {
             applied.events.push(Event::DeploymentSucceeded {
@@ -160,7 +179,8 @@ impl State {
     }
 
     /// Cancels `id` and deploys each app it affected back to what it was before it (Marathon's
-    /// revert: other changes made since stay), forced over whatever else holds those apps.
+    /// revert: other changes made since stay), forced over whatever else holds those apps; a
+    /// group command's deployment puts its groups back too.
     pub(super) fn rollback_deployment(
         &mut self,
         time: Timestamp,
@@ -185,6 +205,12 @@ impl State {
                 }
             }
         }
+        // A group command's rollback is a group change too: what it replaces, for its own
+        // events and rollback.
+        let group = deployment.group.as_ref().map(|g| GroupDeployment {
+            id: g.id.clone(),
+            before: self.group_nodes(&g.id),
+        });
         self.cancel_deployments(&holders, applied);
         let mut original = Vec::new();
         let mut steps: Vec<DeploymentStep> = Vec::new();
@@ -213,7 +239,10 @@ impl State {
                 }
             }
         }
-        self.start_deployment(deploy, time, original, steps, applied);
+        if let Some(change) = &deployment.group {
+            self.restore_groups(time, change, applied);
+        }
+        self.start_group_deployment(deploy, time, original, steps, group, applied);
         Ok(Outcome::DeploymentRolledBack {
             id: id.clone(),
             rollback: deploy.id.clone(),

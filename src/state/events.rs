@@ -46,6 +46,9 @@ pub enum Event {
     /// Cancelled (forced over, or `DELETE /v2/deployments/{id}`).
     DeploymentCancelled {
         id: DeploymentId,
+        /// The group and version of a group command's deployment (`group_change_failed`).
+        #[serde(default)]
+        group: Option<(PathId, Timestamp)>,
     },
     FrameworkTeardownRequested {
         id: FrameworkId,

@@ -49,8 +49,8 @@ pub struct State {
     apps: OrdMap<PathId, AppRecord>,
     app_versions: OrdMap<(PathId, Timestamp), Arc<AppDefinition>>,
     groups: OrdMap<PathId, GroupRecord>,
-    /// Each group's subtree as group commands left it, the newest `group::MAX_GROUP_VERSIONS`.
-    group_versions: OrdMap<(PathId, Timestamp), Arc<group::Subtree>>,
+    /// Each group's versions, the newest `group::MAX_GROUP_VERSIONS`.
+    group_versions: OrdMap<(PathId, Timestamp), group::GroupVersion>,
     instances: OrdMap<InstanceId, Instance>,
     /// The instances of each app: an index over `instances`, kept by `insert_instance` and
     /// `remove_instance` (never persisted; rebuilt as rows load).
@@ -227,7 +227,12 @@ impl State {
         {
             return (first.clone(), applied);
         }
+        // O(1) copies (shared trees): what the group versions record as replaced.
+        let (apps, groups) = (self.apps.clone(), self.groups.clone());
         let response = self.apply_command(request, &mut applied);
+        if response.is_ok() {
+            self.record_group_versions(request.time, &apps, &groups, &mut applied);
+        }
         if let Some(key) = &request.request_id {
             self.remember_request(position, key.clone(), response.clone(), &mut applied);
         }

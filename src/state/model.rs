@@ -4,6 +4,7 @@
 //! jobs and stateful-workload issues add behaviour without changing the storage layout.
 
 use super::app::AppDefinition;
+use super::group::GroupNode;
 use super::health::{CheckResult, HealthResult, ReadinessResponse};
 use super::ids::{
     AgentId, DeploymentId, FrameworkId, InstanceId, JobId, JobRunId, ReservationId, TaskId,
@@ -247,6 +248,20 @@ pub struct Deployment {
     #[serde(default)]
     pub original: Vec<(PathId, Option<Arc<AppDefinition>>)>,
     pub revision: u64,
+    /// Set when a group command (or the rollback of one) started it: for `group_change_*`
+    /// events and for a rollback that restores the groups too.
+    #[serde(default)]
+    pub group: Option<GroupDeployment>,
+}
+
+/// The group a deployment changes, and its groups as they were before (without their apps,
+/// which `Deployment::original` holds): one small node per group of that subtree.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GroupDeployment {
+    pub id: PathId,
+    /// The group at `id` and every group below it before the change; `None`: no group was
+    /// at `id`.
+    pub before: Option<Vec<GroupNode>>,
 }
 
 impl Deployment {

@@ -194,9 +194,7 @@ impl State {
                 .map(|v| encode(table, key, v)),
             Table::GroupVersions => {
                 let id = split_version_key(key).ok_or_else(|| bad_key(table, key))?;
-                self.group_versions
-                    .get(&id)
-                    .map(|v| encode(table, key, v.as_ref()))
+                self.group_versions.get(&id).map(|v| encode(table, key, v))
             }
         };
         value.transpose()
@@ -265,8 +263,8 @@ impl State {
             }
             Table::GroupVersions => {
                 let id = split_version_key(key).ok_or_else(|| bad_key(table, key))?;
-                let subtree: super::group::Subtree = decode(table, key, bytes)?;
-                self.group_versions.insert(id, Arc::new(subtree));
+                let version: super::group::GroupVersion = decode(table, key, bytes)?;
+                self.group_versions.insert(id, version);
             }
             Table::Requests => {
                 let (position, response): (super::Position, Response) = decode(table, key, bytes)?;

@@ -4,15 +4,15 @@
 
 use super::plan::{self, Change};
 use super::tree::World;
-use super::{GroupNode, GroupUpdate, MAX_GROUP_VERSIONS, Subtree, within};
+use super::{GroupNode, GroupUpdate, Subtree, within};
 use crate::state::app::AppDefinition;
 use crate::state::command::{Deploy, Outcome, PutMode, Rejection, Response};
 use crate::state::deploy::AppChange;
 use crate::state::events::Event;
 use crate::state::ids::DeploymentId;
-use crate::state::model::GroupRecord;
+use crate::state::model::{GroupDeployment, GroupRecord};
 use crate::state::path::PathId;
-use crate::state::rows::{Table, version_key};
+use crate::state::rows::Table;
 use crate::state::time::Timestamp;
 use crate::state::{Applied, State};
 use std::collections::{BTreeMap, BTreeSet};
@@ -100,7 +100,7 @@ impl State {
         let Some(old) = self.group_at(id, version) else {
             return Err(Rejection::GroupVersionNotFound(id.clone(), version));
         };
-        let target = Subtree::clone(old);
+        let target = Subtree::clone(&old);
         self.replace_subtree(time, id, Some(target), deploy, applied)
     }
 
@@ -270,6 +270,18 @@ impl State {
             target: target.as_ref(),
             after: &after,
         };
+        // Marathon checks the whole resulting tree: a group's new dependencies can close a
+        // cycle through apps that do not change.
+        let every_app: Vec<PathId> = self
+            .apps
+            .iter()
+            .map(|(app, _)| app)
+            .filter(|app| !within(id, app))
+            .chain(after.keys())
+            .cloned()
+            .collect();
+        plan::layers(&every_app, &|app| world.depends_on(app))
+            .map_err(|cycle| Rejection::Invalid(cycle.to_string()))?;
         let steps = plan::steps(&changes, &|app| world.depends_on(app))
             .map_err(|cycle| Rejection::Invalid(cycle.to_string()))?;
         let affected: Vec<&Change> = changes
@@ -277,6 +289,10 @@ impl State {
             .filter(|c| c.kind != AppChange::Unchanged)
             .collect();
         let locks = self.group_locks(&affected, deploy)?;
+        let group = GroupDeployment {
+            id: id.clone(),
+            before: self.group_nodes(id),
+        };
 
         let version = self.next_group_version(id, time);
         self.cancel_deployments(&locks, applied);
@@ -285,17 +301,10 @@ impl State {
                 self.remove_app_inner(&c.app, applied);
             }
         }
-        let changed_groups = self.commit_groups(id, target.as_ref(), &affected, version, applied);
+        self.commit_groups(id, target.as_ref(), &affected, version, applied);
         for c in &affected {
             if let Some(spec) = after.get(&c.app) {
                 self.put_app_inner(time, spec, applied);
-            }
-        }
-        if let Some(t) = &target {
-            for node in std::iter::once(&t.top).chain(&t.groups) {
-                if node.id == *id || changed_groups.contains(&node.id) {
-                    self.remember_group_version(t.below(&node.id), version, applied);
-                }
             }
         }
         let original = affected
@@ -306,7 +315,7 @@ impl State {
             id: id.clone(),
             version,
         });
-        self.start_deployment(deploy, version, original, steps, applied);
+        self.start_group_deployment(deploy, version, original, steps, Some(group), applied);
         Ok(Outcome::Group {
             id: id.clone(),
             version,
@@ -338,7 +347,7 @@ impl State {
     }
 
     /// A version newer than every version the subtree's groups have (clocks may step back).
-    fn next_group_version(&self, id: &PathId, time: Timestamp) -> Timestamp {
+    pub(super) fn next_group_version(&self, id: &PathId, time: Timestamp) -> Timestamp {
         let newest = self
             .groups
             .get(id)
@@ -352,8 +361,8 @@ impl State {
         }
     }
 
-    /// Makes the groups at and below `id` those of `target`; returns the groups whose subtree
-    /// changed (their record, a group or an app below them).
+    /// Makes the groups at and below `id` those of `target`; a group whose subtree changed
+    /// (its record, a group or an app below it) gets a new record at `version`.
     fn commit_groups(
         &mut self,
         id: &PathId,
@@ -361,7 +370,7 @@ impl State {
         affected: &[&Change],
         version: Timestamp,
         applied: &mut Applied,
-    ) -> BTreeSet<PathId> {
+    ) {
         let nodes: BTreeMap<&PathId, &GroupNode> = target
             .iter()
             .flat_map(|t| std::iter::once(&t.top).chain(&t.groups))
@@ -419,40 +428,6 @@ impl State {
                     .events
                     .push(Event::GroupCreated { id: (*gid).clone() });
             }
-        }
-        changed_groups
-    }
-
-    fn remember_group_version(
-        &mut self,
-        subtree: Subtree,
-        version: Timestamp,
-        applied: &mut Applied,
-    ) {
-        let id = subtree.top.id.clone();
-        self.group_versions
-            .insert((id.clone(), version), Arc::new(subtree));
-        applied
-            .touched
-            .push((Table::GroupVersions, version_key(&id, version)));
-        let versions = self.group_versions(&id);
-        for old in versions
-            .iter()
-            .take(versions.len().saturating_sub(MAX_GROUP_VERSIONS))
-        {
-            self.group_versions.remove(&(id.clone(), *old));
-            applied
-                .touched
-                .push((Table::GroupVersions, version_key(&id, *old)));
-        }
-    }
-
-    fn forget_group_versions(&mut self, id: &PathId, applied: &mut Applied) {
-        for version in self.group_versions(id) {
-            self.group_versions.remove(&(id.clone(), version));
-            applied
-                .touched
-                .push((Table::GroupVersions, version_key(id, version)));
         }
     }
 }

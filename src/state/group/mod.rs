@@ -2,14 +2,18 @@
 //! implicitly (the parent of an app) or explicitly (created empty); it carries `dependencies`
 //! that every app below it inherits. Group commands replace a whole subtree in one command and
 //! deploy every app they change in one deployment, stepped by dependency order (`plan.rs`);
-//! each keeps a bounded history of the subtree's versions, for `/versions` and rollback.
+//! every change at or below a group (through `/v2/apps` too) makes a new version of it, kept
+//! bounded, for `/versions` and rollback (`versions.rs`).
 
 mod apply;
 pub mod parse;
 mod plan;
+mod restore;
 mod tree;
+mod versions;
 
 pub use plan::Cycle;
+pub use versions::{GroupVersion, Replaced};
 
 use super::State;
 use super::app::AppDefinition;
@@ -58,7 +62,7 @@ pub struct Subtree {
 }
 
 impl GroupNode {
-    fn of(record: &GroupRecord) -> GroupNode {
+    pub(super) fn of(record: &GroupRecord) -> GroupNode {
         GroupNode {
             id: record.id.clone(),
             dependencies: record.dependencies.clone(),
@@ -66,7 +70,7 @@ impl GroupNode {
         }
     }
 
-    fn empty(id: &PathId) -> GroupNode {
+    pub(super) fn empty(id: &PathId) -> GroupNode {
         GroupNode {
             id: id.clone(),
             dependencies: Vec::new(),
@@ -95,10 +99,15 @@ impl State {
             .map(|(_, g)| g)
     }
 
-    /// The group's version: its record's, or for an implicit root the newest of everything.
+    /// The group's version: its newest stored version (every change at or below it makes
+    /// one), else its record's, or for an implicit root the newest of everything.
     pub fn group_version(&self, id: &PathId) -> Option<Timestamp> {
-        if let Some(g) = self.groups.get(id) {
-            return Some(g.version);
+        let record = self.groups.get(id).map(|g| g.version);
+        if let Some(newest) = self.newest_group_version(id) {
+            return Some(record.map_or(newest, |r| r.max(newest)));
+        }
+        if let Some(version) = record {
+            return Some(version);
         }
         if !id.is_root() {
             return None;
@@ -122,19 +131,6 @@ impl State {
             groups: self.groups_below(id).map(GroupNode::of).collect(),
             apps: self.apps_under(id).map(|a| Arc::clone(&a.spec)).collect(),
         })
-    }
-
-    /// The stored versions of a group, oldest first.
-    pub fn group_versions(&self, id: &PathId) -> Vec<Timestamp> {
-        self.group_versions
-            .range((id.clone(), Timestamp(i64::MIN))..=(id.clone(), Timestamp(i64::MAX)))
-            .map(|((_, v), _)| *v)
-            .collect()
-    }
-
-    /// The group's subtree as it was at `version`.
-    pub fn group_at(&self, id: &PathId, version: Timestamp) -> Option<&Arc<Subtree>> {
-        self.group_versions.get(&(id.clone(), version))
     }
 
     /// What a group command would deploy, computed on a copy of the state (O(1) to clone):

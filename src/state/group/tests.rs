@@ -409,3 +409,265 @@ fn apps_under_is_prefix_safe() {
         .collect();
     assert_eq!(ids, ["/a/x"]);
 }
+
+fn app_command(body: Value, mode: PutMode, deploy: Deploy) -> Command {
+    Command::PutApp {
+        app: Box::new(parse_app(body.to_string().as_bytes(), AppInput::Create).expect("valid app")),
+        expected_revision: None,
+        mode,
+        deploy,
+    }
+}
+
+#[test]
+fn app_writes_make_a_version_of_every_group_above() {
+    let mut log = Log::new();
+    let deploy = log.deploy(true);
+    let r = log.apply_as(app_command(
+        json!({"id": "/v/sub/a", "cmd": "one"}),
+        PutMode::Create,
+        deploy,
+    ));
+    let Ok(Outcome::App { app, .. }) = r else {
+        panic!("not an app outcome: {r:?}")
+    };
+    for group in ["/v/sub", "/v", "/"] {
+        assert_eq!(
+            log.state.group_versions(&p(group)),
+            vec![app.version],
+            "{group}"
+        );
+    }
+    assert_eq!(log.state.group_version(&p("/")), Some(app.version));
+    let created = app.version;
+    let deploy = log.deploy(true);
+    log.apply_as(app_command(
+        json!({"id": "/v/sub/a", "cmd": "two"}),
+        PutMode::Upsert,
+        deploy,
+    ))
+    .unwrap();
+    let deploy = log.deploy(true);
+    log.apply_as(Command::DeleteApp {
+        id: p("/v/sub/a"),
+        expected_revision: None,
+        deploy,
+    })
+    .unwrap();
+    let versions = log.state.group_versions(&p("/v"));
+    assert_eq!(versions.len(), 3);
+    assert_eq!(log.state.group_versions(&p("/")).len(), 3);
+    assert_eq!(log.state.group_version(&p("/v")), Some(versions[2]));
+    // Each version is the group as that write left it.
+    let cmds = |v| -> Vec<Option<String>> {
+        log.state
+            .group_at(&p("/v"), v)
+            .expect("stored")
+            .apps
+            .iter()
+            .map(|a| a.cmd.clone())
+            .collect()
+    };
+    assert_eq!(cmds(versions[0]), vec![Some("one".to_string())]);
+    assert_eq!(cmds(versions[1]), vec![Some("two".to_string())]);
+    assert!(cmds(versions[2]).is_empty());
+    let at_root = log.state.group_at(&p("/"), created).expect("root version");
+    assert_eq!(at_root.groups.len(), 2, "/v and /v/sub");
+    // A bulk PUT is one more version of each group above its apps.
+    let bulk = Command::PutApps {
+        apps: vec![
+            parse_app(br#"{"id": "/v/b", "cmd": "b"}"#, AppInput::Create).unwrap(),
+            parse_app(br#"{"id": "/w/c", "cmd": "c"}"#, AppInput::Create).unwrap(),
+        ],
+        expected_revisions: vec![0, 0],
+        deploy: log.deploy(true),
+    };
+    log.apply_as(bulk).unwrap();
+    assert_eq!(log.state.group_versions(&p("/v")).len(), 4);
+    assert_eq!(log.state.group_versions(&p("/w")).len(), 1);
+    assert_eq!(log.state.group_versions(&p("/")).len(), 4);
+    // A rollback of the group goes back to the app's first definition.
+    let deploy = log.deploy(true);
+    log.apply_as(Command::RollbackGroup {
+        id: p("/v"),
+        version: versions[0],
+        deploy,
+    })
+    .unwrap();
+    assert_eq!(
+        log.state.app(&p("/v/sub/a")).map(|a| a.spec.cmd.clone()),
+        Some(Some("one".to_string()))
+    );
+    assert!(log.state.app(&p("/v/b")).is_none());
+    // Bounded, oldest first; and the versions survive a restart.
+    for i in 0..MAX_GROUP_VERSIONS + 3 {
+        let deploy = log.deploy(true);
+        log.apply_as(app_command(
+            json!({"id": "/v/sub/a", "cmd": format!("n{i}")}),
+            PutMode::Upsert,
+            deploy,
+        ))
+        .unwrap();
+    }
+    let root = log.state.group_versions(&p("/"));
+    assert_eq!(root.len(), MAX_GROUP_VERSIONS);
+    let back = State::from_rows(&log.state.rows().expect("rows")).expect("loads");
+    assert_eq!(back.group_versions(&p("/")), root);
+    assert_eq!(
+        back.group_at(&p("/v"), root[0]),
+        log.state.group_at(&p("/v"), root[0])
+    );
+    // 5 versions before the loop, 53 in it: the oldest kept is the loop's fourth write.
+    assert_eq!(
+        log.state.group_at(&p("/v/sub"), root[0]).unwrap().apps[0].cmd,
+        Some("n3".to_string())
+    );
+}
+
+#[test]
+fn a_group_command_makes_a_version_of_the_groups_above_it() {
+    let mut log = Log::new();
+    log.put(json!({"id": "/a/b"}), PutMode::Create, true)
+        .unwrap();
+    assert_eq!(log.state.group_versions(&p("/a")).len(), 1);
+    assert_eq!(log.state.group_versions(&p("/")).len(), 1);
+    log.put(
+        json!({"id": "/a/b", "dependencies": ["/x"]}),
+        PutMode::Upsert,
+        true,
+    )
+    .unwrap();
+    let root = log.state.group_versions(&p("/"));
+    assert_eq!(root.len(), 2);
+    let old = log.state.group_at(&p("/"), root[0]).unwrap();
+    let b = old.groups.iter().find(|g| g.id == p("/a/b")).unwrap();
+    assert!(b.dependencies.is_empty(), "as it was then");
+}
+
+/// The groups at and below `id` as (path, dependencies).
+fn group_records(state: &State, id: &str) -> Vec<(String, Vec<String>)> {
+    state
+        .group_nodes(&p(id))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|g| {
+            (
+                g.id.to_string(),
+                g.dependencies.iter().map(|d| d.to_string()).collect(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn rolling_back_a_group_deployment_restores_its_groups() {
+    let mut log = Log::new();
+    let mut shop = shop();
+    shop["dependencies"] = json!(["/base"]);
+    shop["groups"][0]["dependencies"] = json!(["/base"]);
+    log.put(shop, PutMode::Create, true).unwrap();
+    let before = group_records(&log.state, "/shop");
+    // Dependencies change, back goes (api and db stop), new comes.
+    let r = log.put(
+        json!({"id": "/shop", "dependencies": [], "groups": [
+            {"id": "new", "apps": [{"id": "n", "cmd": "n"}]}
+        ]}),
+        PutMode::Upsert,
+        true,
+    );
+    let change = log.deployment(&r).expect("a deployment").clone();
+    assert_eq!(change.group.as_ref().map(|g| &g.id), Some(&p("/shop")));
+    assert!(!log.state.group_exists(&p("/shop/back")));
+    let deploy = log.deploy(false);
+    let rollback = log.apply_as(Command::RollbackDeployment {
+        id: change.id.clone(),
+        deploy,
+    });
+    assert!(rollback.is_ok(), "{rollback:?}");
+    assert_eq!(group_records(&log.state, "/shop"), before);
+    assert!(!log.state.group_exists(&p("/shop/new")));
+    assert!(log.state.app(&p("/shop/back/db")).is_some());
+    assert!(log.state.app(&p("/shop/new/n")).is_none());
+    // The cancelled deployment reports its group change as failed.
+    assert!(log.events.iter().any(|e| matches!(
+        e,
+        Event::DeploymentCancelled { id, group: Some((g, v)) }
+            if *id == change.id && *g == p("/shop") && *v == change.version
+    )));
+
+    // A group created by a deployment is gone again after its rollback.
+    let r = log.put(
+        json!({"id": "/fresh", "groups": [{"id": "inner", "apps": [{"id": "x", "cmd": "x"}]}]}),
+        PutMode::Create,
+        true,
+    );
+    let id = log.deployment(&r).expect("a deployment").id.clone();
+    let deploy = log.deploy(false);
+    log.apply_as(Command::RollbackDeployment { id, deploy })
+        .unwrap();
+    assert!(!log.state.group_exists(&p("/fresh")));
+    assert!(!log.state.group_exists(&p("/fresh/inner")));
+    assert!(log.state.app(&p("/fresh/inner/x")).is_none());
+}
+
+#[test]
+fn a_cycle_through_unchanged_apps_is_refused() {
+    let mut log = Log::new();
+    log.put(
+        json!({"id": "/c", "apps": [{"id": "a", "cmd": "x", "dependencies": ["/c/sub/b"]}],
+               "groups": [{"id": "sub", "apps": [{"id": "b", "cmd": "x"}]}]}),
+        PutMode::Create,
+        true,
+    )
+    .unwrap();
+    // No app changes: only the group's dependencies close the cycle a -> b -> a.
+    let r = log.put(
+        json!({"id": "/c/sub", "dependencies": ["/c/a"]}),
+        PutMode::Upsert,
+        true,
+    );
+    match r {
+        Err(Rejection::Invalid(m)) => assert!(m.contains("cyclic"), "{m}"),
+        other => panic!("not refused: {other:?}"),
+    }
+    assert!(
+        log.state
+            .group(&p("/c/sub"))
+            .unwrap()
+            .dependencies
+            .is_empty()
+    );
+    // Dependencies on paths that do not exist are accepted, as Marathon does.
+    assert!(
+        log.put(
+            json!({"id": "/c/sub", "dependencies": ["/nowhere"]}),
+            PutMode::Upsert,
+            true
+        )
+        .is_ok()
+    );
+}
+
+#[test]
+fn a_group_deployment_succeeds_with_its_group() {
+    let mut log = Log::new();
+    let r = log.put(shop(), PutMode::Create, false);
+    let deployment = log.deployment(&r).expect("a deployment").clone();
+    for step in 0..deployment.steps.len() {
+        log.apply_as(Command::AdvanceDeployment {
+            id: deployment.id.clone(),
+            step,
+        })
+        .unwrap();
+    }
+    let done = log
+        .events
+        .iter()
+        .find_map(|e| match e {
+            Event::DeploymentSucceeded { deployment } => Some(deployment),
+            _ => None,
+        })
+        .expect("succeeded");
+    assert_eq!(done.group.as_ref().map(|g| &g.id), Some(&p("/shop")));
+    assert_eq!(done.version, deployment.version);
+}

@@ -1,6 +1,6 @@
 //! The tree a group change leads to: a target subtree made whole (sorted, deduplicated, every
-//! implied group present), a slice of it per group (for versions), and the dependency graph of
-//! the app tree after the change, which orders the plan.
+//! implied group present), and the dependency graph of the app tree after the change, which
+//! orders the plan.
 
 use super::{GroupNode, Subtree, within};
 use crate::state::State;
@@ -47,34 +47,6 @@ impl Subtree {
             top,
             groups: group_map.into_values().collect(),
             apps: app_map.into_values().collect(),
-        }
-    }
-
-    /// The part of this subtree at and below `id` (one of its groups).
-    pub(super) fn below(&self, id: &PathId) -> Subtree {
-        let top = if self.top.id == *id {
-            self.top.clone()
-        } else {
-            self.groups
-                .iter()
-                .find(|g| g.id == *id)
-                .cloned()
-                .unwrap_or_else(|| GroupNode::empty(id))
-        };
-        Subtree {
-            top,
-            groups: self
-                .groups
-                .iter()
-                .filter(|g| id.is_ancestor_of(&g.id))
-                .cloned()
-                .collect(),
-            apps: self
-                .apps
-                .iter()
-                .filter(|a| id.is_ancestor_of(&a.id))
-                .cloned()
-                .collect(),
         }
     }
 }

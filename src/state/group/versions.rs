@@ -1,0 +1,237 @@
+//! Bounded group versions. Every command that changes an app or a group makes a new version of
+//! each group at and above the change, up to the root (Marathon makes a new root group, with a
+//! version, on every write, `/v2/apps` included). A version keeps only what its change replaced,
+//! so recording one costs what the change touched, never the whole tree; the subtree of a
+//! version is rebuilt on read from the group as it is now by undoing every newer version.
+
+use super::{GroupNode, MAX_GROUP_VERSIONS, Subtree, within};
+use crate::state::app::AppDefinition;
+use crate::state::model::{AppRecord, GroupRecord};
+use crate::state::path::PathId;
+use crate::state::rows::{Table, version_key};
+use crate::state::time::Timestamp;
+use crate::state::{Applied, State};
+use imbl::OrdMap;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// One stored version of a group.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum GroupVersion {
+    /// What the change that made this version replaced below the group.
+    Change(Arc<Replaced>),
+    /// A whole subtree, as earlier builds stored every version; served as is.
+    Subtree(Arc<Subtree>),
+}
+
+/// What one command replaced at and below a group: each app and group it touched there, as it
+/// was before (`None`: it did not exist).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Replaced {
+    pub replaced_apps: Vec<(PathId, Option<Arc<AppDefinition>>)>,
+    pub replaced_groups: Vec<(PathId, Option<GroupNode>)>,
+}
+
+impl Subtree {
+    /// Takes back one change: what it replaced is put back.
+    fn undo(&mut self, replaced: &Replaced) {
+        for (path, before) in &replaced.replaced_apps {
+            match (self.apps.binary_search_by(|a| a.id.cmp(path)), before) {
+                (Ok(i), Some(spec)) => self.apps[i] = Arc::clone(spec),
+                (Ok(i), None) => {
+                    self.apps.remove(i);
+                }
+                (Err(i), Some(spec)) => self.apps.insert(i, Arc::clone(spec)),
+                (Err(_), None) => {}
+            }
+        }
+        for (path, before) in &replaced.replaced_groups {
+            if *path == self.top.id {
+                if let Some(node) = before {
+                    self.top = node.clone();
+                }
+                continue;
+            }
+            match (self.groups.binary_search_by(|g| g.id.cmp(path)), before) {
+                (Ok(i), Some(node)) => self.groups[i] = node.clone(),
+                (Ok(i), None) => {
+                    self.groups.remove(i);
+                }
+                (Err(i), Some(node)) => self.groups.insert(i, node.clone()),
+                (Err(_), None) => {}
+            }
+        }
+    }
+}
+
+impl State {
+    /// The stored versions of a group, oldest first.
+    pub fn group_versions(&self, id: &PathId) -> Vec<Timestamp> {
+        self.versions_of(id).map(|(v, _)| v).collect()
+    }
+
+    fn versions_of<'a>(
+        &'a self,
+        id: &PathId,
+    ) -> impl DoubleEndedIterator<Item = (Timestamp, &'a GroupVersion)> + 'a {
+        self.group_versions
+            .range((id.clone(), Timestamp(i64::MIN))..=(id.clone(), Timestamp(i64::MAX)))
+            .map(|((_, v), entry)| (*v, entry))
+    }
+
+    /// The group's newest version, if it has any stored.
+    pub(super) fn newest_group_version(&self, id: &PathId) -> Option<Timestamp> {
+        self.versions_of(id).next_back().map(|(v, _)| v)
+    }
+
+    /// The group's subtree as it was at `version`: the group now, each newer change undone
+    /// (newest first).
+    pub fn group_at(&self, id: &PathId, version: Timestamp) -> Option<Arc<Subtree>> {
+        match self.group_versions.get(&(id.clone(), version))? {
+            GroupVersion::Subtree(subtree) => return Some(Arc::clone(subtree)),
+            GroupVersion::Change(_) => {}
+        }
+        let mut newer: Vec<&Replaced> = Vec::new();
+        let mut base = None;
+        for (v, entry) in self.versions_of(id) {
+            if v <= version {
+                continue;
+            }
+            match entry {
+                GroupVersion::Change(replaced) => newer.push(replaced),
+                GroupVersion::Subtree(subtree) => {
+                    base = Some(Subtree::clone(subtree));
+                    break;
+                }
+            }
+        }
+        let mut subtree = match base {
+            Some(s) => s,
+            None => self.subtree(id)?,
+        };
+        for replaced in newer.iter().rev() {
+            subtree.undo(replaced);
+        }
+        Some(Arc::new(subtree))
+    }
+
+    /// After a command changed apps or groups (`applied.touched`; `apps` and `groups` as they
+    /// were before it): a new version of every group at or above a change that exists now,
+    /// each keeping what the change replaced below it; the oldest beyond the bound go.
+    pub(in crate::state) fn record_group_versions(
+        &mut self,
+        time: Timestamp,
+        apps: &OrdMap<PathId, AppRecord>,
+        groups: &OrdMap<PathId, GroupRecord>,
+        applied: &mut Applied,
+    ) {
+        let mut changed_apps: BTreeSet<PathId> = BTreeSet::new();
+        let mut changed_groups: BTreeSet<PathId> = BTreeSet::new();
+        for (table, key) in &applied.touched {
+            let set = match table {
+                Table::Apps => &mut changed_apps,
+                Table::Groups => &mut changed_groups,
+                _ => continue,
+            };
+            if let Ok(path) = PathId::parse(key, None) {
+                set.insert(path);
+            }
+        }
+        if changed_apps.is_empty() && changed_groups.is_empty() {
+            return;
+        }
+        // The newest record the command wrote, so that the groups' version is the app's.
+        let mut version = time;
+        for app in &changed_apps {
+            if let Some(record) = self.apps.get(app) {
+                version = version.max(record.version);
+            }
+        }
+        for group in &changed_groups {
+            if let Some(record) = self.groups.get(group) {
+                version = version.max(record.version);
+            }
+        }
+        let mut tops: BTreeSet<PathId> = changed_groups.clone();
+        for path in changed_apps.iter().chain(&changed_groups) {
+            let mut group = path.clone();
+            while !group.is_root() {
+                group = group.parent();
+                tops.insert(group.clone());
+            }
+        }
+        for top in tops {
+            if !self.group_exists(&top) {
+                continue;
+            }
+            let replaced = Replaced {
+                replaced_apps: changed_apps
+                    .iter()
+                    .filter(|a| top.is_ancestor_of(a))
+                    .map(|a| (a.clone(), apps.get(a).map(|r| Arc::clone(&r.spec))))
+                    .collect(),
+                replaced_groups: changed_groups
+                    .iter()
+                    .filter(|g| within(&top, g))
+                    .map(|g| (g.clone(), groups.get(g).map(GroupNode::of)))
+                    .collect(),
+            };
+            // Versions of one group only grow, whatever the clock did.
+            let v = match self.newest_group_version(&top) {
+                Some(newest) if newest >= version => Timestamp(newest.0 + 1),
+                _ => version,
+            };
+            self.group_versions
+                .insert((top.clone(), v), GroupVersion::Change(Arc::new(replaced)));
+            applied
+                .touched
+                .push((Table::GroupVersions, version_key(&top, v)));
+            let versions = self.group_versions(&top);
+            for old in versions
+                .iter()
+                .take(versions.len().saturating_sub(MAX_GROUP_VERSIONS))
+            {
+                self.group_versions.remove(&(top.clone(), *old));
+                applied
+                    .touched
+                    .push((Table::GroupVersions, version_key(&top, *old)));
+            }
+        }
+    }
+
+    pub(super) fn forget_group_versions(&mut self, id: &PathId, applied: &mut Applied) {
+        for version in self.group_versions(id) {
+            self.group_versions.remove(&(id.clone(), version));
+            applied
+                .touched
+                .push((Table::GroupVersions, version_key(id, version)));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_whole_subtree_stored_by_an_earlier_build_still_loads() {
+        let root = PathId::root();
+        let subtree = Subtree {
+            top: GroupNode::empty(&root),
+            groups: Vec::new(),
+            apps: Vec::new(),
+        };
+        let bytes = rmp_serde::to_vec_named(&subtree).expect("encodes");
+        let loaded: GroupVersion = rmp_serde::from_slice(&bytes).expect("decodes");
+        assert_eq!(loaded, GroupVersion::Subtree(Arc::new(subtree)));
+        let change = GroupVersion::Change(Arc::new(Replaced {
+            replaced_apps: Vec::new(),
+            replaced_groups: vec![(root.clone(), None)],
+        }));
+        let bytes = rmp_serde::to_vec_named(&change).expect("encodes");
+        let loaded: GroupVersion = rmp_serde::from_slice(&bytes).expect("decodes");
+        assert_eq!(loaded, change);
+    }
+}
