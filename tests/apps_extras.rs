@@ -7,7 +7,7 @@
 mod common;
 
 use common::mesos::MesosLocal;
-use common::{Cluster, eventually};
+use common::{Cluster, cli, eventually};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -280,33 +280,13 @@ async fn every_node_serves_its_own_metrics_as_json_and_prometheus_text() {
     );
 }
 
-/// Reads SSE frames off a streaming body and sends `(event, data)` pairs on.
-async fn read_frames(
-    mut response: reqwest::Response,
-    frames: mpsc::UnboundedSender<(String, Value)>,
-) {
-    let mut buffer = String::new();
-    while let Ok(Some(chunk)) = response.chunk().await {
-        buffer.push_str(&String::from_utf8_lossy(&chunk));
-        while let Some(end) = buffer.find("\n\n") {
-            let frame: String = buffer.drain(..end + 2).collect();
-            let mut kind = None;
-            let mut data = String::new();
-            for line in frame.lines() {
-                if let Some(k) = line.strip_prefix("event:") {
-                    kind = Some(k.trim().to_string());
-                } else if let Some(d) = line.strip_prefix("data:") {
-                    data.push_str(d.trim_start());
-                }
-            }
-            if let Some(kind) = kind
-                && let Ok(doc) = serde_json::from_str(&data)
-                && frames.send((kind, doc)).is_err()
-            {
-                return;
-            }
-        }
-    }
+/// Reads SSE frames off a streaming body and sends the `(event, data)` pairs whose data is JSON.
+async fn read_frames(response: reqwest::Response, frames: mpsc::UnboundedSender<(String, Value)>) {
+    common::read_sse(response, |kind, data| match serde_json::from_str(&data) {
+        Ok(doc) => frames.send((kind, doc)).is_ok(),
+        Err(_) => true,
+    })
+    .await;
 }
 
 /// The next `status_update_event` whose task has `status`.
@@ -470,27 +450,6 @@ async fn an_unreachable_instance_is_replaced_after_inactive_after_expunged_then_
     assert_eq!(tasks.len(), 1, "{tasks:?}");
     assert_eq!(tasks[0].0, replacement.0.0);
     assert_eq!(tasks[0].1, "TASK_RUNNING");
-}
-
-/// Runs the `baton` CLI against the cluster (off the async runtime); (success, output).
-async fn cli(cluster: &Cluster, args: &[&str]) -> (bool, String) {
-    let endpoints: Vec<String> = cluster.nodes.iter().map(|n| n.grpc.clone()).collect();
-    let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    all.extend(["--endpoints".to_string(), endpoints.join(",")]);
-    tokio::task::spawn_blocking(move || {
-        let out = std::process::Command::new(common::baton_bin())
-            .args(&all)
-            .output()
-            .expect("run the baton CLI");
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (out.status.success(), text)
-    })
-    .await
-    .expect("the CLI ran")
 }
 
 /// The running deployments' ids, through `baton deploy list --json`.

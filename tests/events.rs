@@ -17,33 +17,12 @@ use tonic::transport::Endpoint;
 const WAIT: Duration = Duration::from_secs(30);
 
 /// Reads SSE frames off a streaming body and sends `(event, data)` pairs on.
-async fn read_frames(
-    mut response: reqwest::Response,
-    frames: mpsc::UnboundedSender<(String, Value)>,
-) {
-    let mut buffer = String::new();
-    while let Ok(Some(chunk)) = response.chunk().await {
-        buffer.push_str(&String::from_utf8_lossy(&chunk));
-        while let Some(end) = buffer.find("\n\n") {
-            let frame: String = buffer.drain(..end + 2).collect();
-            let mut kind = None;
-            let mut data = String::new();
-            for line in frame.lines() {
-                if let Some(k) = line.strip_prefix("event:") {
-                    kind = Some(k.trim().to_string());
-                } else if let Some(d) = line.strip_prefix("data:") {
-                    data.push_str(d.trim_start());
-                }
-            }
-            // Keep-alive comments carry no event.
-            if let Some(kind) = kind {
-                let doc = serde_json::from_str(&data).expect("every data line is JSON");
-                if frames.send((kind, doc)).is_err() {
-                    return;
-                }
-            }
-        }
-    }
+async fn read_frames(response: reqwest::Response, frames: mpsc::UnboundedSender<(String, Value)>) {
+    common::read_sse(response, |kind, data| {
+        let doc = serde_json::from_str(&data).expect("every data line is JSON");
+        frames.send((kind, doc)).is_ok()
+    })
+    .await;
 }
 
 async fn next_frame(frames: &mut mpsc::UnboundedReceiver<(String, Value)>) -> (String, Value) {

@@ -11,8 +11,8 @@ use baton::proto::v1::{
     Consistency, DeleteGroupRequest, GetGroupRequest, GetGroupVersionRequest, GroupVersionsRequest,
     ListGroupsRequest, PutGroupRequest, RollbackGroupRequest, ScaleGroupRequest,
 };
-use common::Cluster;
 use common::mesos::MesosLocal;
+use common::{Cluster, cli};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -584,27 +584,6 @@ async fn group_versions(cluster: &Cluster, group: &str) -> Vec<String> {
         format!("/v2/groups{group}/versions")
     };
     serde_json::from_value(get(cluster, &path).await).expect("a list of versions")
-}
-
-/// Runs the `baton` CLI against the cluster (off the async runtime); (success, output).
-async fn cli(cluster: &Cluster, args: &[&str]) -> (bool, String) {
-    let endpoints: Vec<String> = cluster.nodes.iter().map(|n| n.grpc.clone()).collect();
-    let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    all.extend(["--endpoints".to_string(), endpoints.join(",")]);
-    tokio::task::spawn_blocking(move || {
-        let out = std::process::Command::new(common::baton_bin())
-            .args(&all)
-            .output()
-            .expect("run the baton CLI");
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (out.status.success(), text)
-    })
-    .await
-    .expect("the CLI ran")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -92,6 +92,29 @@ fn server(dir: &Path) -> String {
     format!("cd {} && exec python3 -m http.server $PORT0", dir.display())
 }
 
+/// A temporary directory whose `health` file says "ok", for `server` to serve.
+fn healthy_dir() -> tempfile::TempDir {
+    let www = tempfile::tempdir().expect("temp dir");
+    std::fs::write(www.path().join("health"), "ok").expect("health file");
+    www
+}
+
+/// Creates `id`: `instances` HTTP servers of `www` (0.1 cpus, 32 MB each) checked by `check`.
+async fn create_server(
+    cluster: &Cluster,
+    id: &str,
+    www: &tempfile::TempDir,
+    instances: u32,
+    check: Value,
+) {
+    create(
+        cluster,
+        json!({"id": id, "cmd": server(www.path()), "cpus": 0.1, "mem": 32,
+               "instances": instances, "healthChecks": [check]}),
+    )
+    .await;
+}
+
 fn http_check(path: &str, grace: u64, max_failures: u32) -> Value {
     json!({"protocol": "HTTP", "path": path, "portIndex": 0, "gracePeriodSeconds": grace,
            "intervalSeconds": 1, "timeoutSeconds": 1, "maxConsecutiveFailures": max_failures,
@@ -102,14 +125,8 @@ fn http_check(path: &str, grace: u64, max_failures: u32) -> Value {
 async fn an_instance_whose_endpoint_fails_is_killed_and_replaced() {
     let ml = mesos().await;
     let (cluster, _) = Cluster::start_on_mesos(3, &ml.url, Vec::new()).await;
-    let www = tempfile::tempdir().expect("temp dir");
-    std::fs::write(www.path().join("health"), "ok").expect("health file");
-    create(
-        &cluster,
-        json!({"id": "/hc/web", "cmd": server(www.path()), "cpus": 0.1, "mem": 32,
-               "instances": 1, "healthChecks": [http_check("/health", 5, 2)]}),
-    )
-    .await;
+    let www = healthy_dir();
+    create_server(&cluster, "/hc/web", &www, 1, http_check("/health", 5, 2)).await;
     let healthy = wait_healthy(&cluster, "/hc/web", 1).await;
     let first = task_ids(&healthy);
     assert_eq!(first.len(), 1);
@@ -192,8 +209,7 @@ async fn an_instance_whose_endpoint_fails_is_killed_and_replaced() {
 async fn a_slow_starter_lives_through_its_grace_period() {
     let ml = mesos().await;
     let (cluster, _) = Cluster::start_on_mesos(3, &ml.url, Vec::new()).await;
-    let www = tempfile::tempdir().expect("temp dir");
-    std::fs::write(www.path().join("health"), "ok").expect("health file");
+    let www = healthy_dir();
     // Refuses connections for 6 s; one failure past the grace period would kill it.
     create(
         &cluster,
@@ -321,14 +337,8 @@ async fn a_command_check_on_the_agent_kills_its_task_and_checks_report_results()
 async fn a_new_leader_serves_committed_health_and_kills_nothing_healthy() {
     let ml = mesos().await;
     let (mut cluster, leader) = Cluster::start_on_mesos(3, &ml.url, Vec::new()).await;
-    let www = tempfile::tempdir().expect("temp dir");
-    std::fs::write(www.path().join("health"), "ok").expect("health file");
-    create(
-        &cluster,
-        json!({"id": "/hc/keep", "cmd": server(www.path()), "cpus": 0.1, "mem": 32,
-               "instances": 2, "healthChecks": [http_check("/health", 3, 2)]}),
-    )
-    .await;
+    let www = healthy_dir();
+    create_server(&cluster, "/hc/keep", &www, 2, http_check("/health", 3, 2)).await;
     let before = wait_healthy(&cluster, "/hc/keep", 2).await;
     let tasks = task_ids(&before);
     cluster.kill(leader);

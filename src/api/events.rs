@@ -512,7 +512,7 @@ mod tests {
     use super::*;
     use crate::state::app::{AppInput, parse_app};
     use crate::state::ids::{AgentId, DeploymentId, InstanceId, TaskId};
-    use crate::state::model::{AppRecord, Goal, ObservedStatus, VersionInfo};
+    use crate::state::model::{AppRecord, ObservedStatus, VersionInfo};
     use crate::state::path::PathId;
 
     const T: Timestamp = Timestamp(1_443_541_191_164);
@@ -565,10 +565,6 @@ mod tests {
 
     fn instance(observed: Option<(Condition, Timestamp)>) -> Instance {
         Instance {
-            id: InstanceId("web.instance-1".into()),
-            app: pid("/web"),
-            app_version: T,
-            goal: Goal::Running,
             observed: observed.map(|(condition, since)| ObservedStatus {
                 condition,
                 task_id: TaskId("web.instance-1._app.1".into()),
@@ -581,18 +577,10 @@ mod tests {
             }),
             agent: Some(AgentId("agent-1".into())),
             hostname: Some("host-a".into()),
-            agent_attributes: Default::default(),
-            region: None,
-            zone: None,
             host_ports: vec![31000],
-            incarnation: 1,
-            reservation: None,
             provisioned_at: Timestamp(T.0 - 1000),
-            health: Default::default(),
-            ready: false,
-            readiness_response: None,
-            check_result: None,
             revision: 2,
+            ..Instance::fixture(InstanceId("web.instance-1".into()), pid("/web"), T)
         }
     }
 

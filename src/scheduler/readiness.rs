@@ -295,25 +295,10 @@ mod tests {
         let version = state.app(app).expect("app").version;
         let id = InstanceId::for_app(app, uuid::Uuid::new_v4());
         let instance = Instance {
-            id: id.clone(),
-            app: app.clone(),
-            app_version: version,
-            goal: Goal::Running,
-            observed: None,
             agent: Some(AgentId("a1".into())),
             hostname: Some(host.into()),
-            agent_attributes: Default::default(),
-            region: None,
-            zone: None,
             host_ports,
-            incarnation: 1,
-            reservation: None,
-            provisioned_at: Timestamp(0),
-            health: Default::default(),
-            ready: false,
-            readiness_response: None,
-            check_result: None,
-            revision: 0,
+            ..Instance::fixture(id.clone(), app.clone(), version)
         };
         apply(
             state,
@@ -323,14 +308,8 @@ mod tests {
             },
         );
         let report = StatusReport {
-            task_id: TaskId(format!("{id}._app.1")),
-            agent: None,
-            condition: Condition::Running,
             status_uuid: Some("u".into()),
-            message: None,
-            reason: None,
-            healthy: None,
-            check: None,
+            ..StatusReport::fixture(TaskId(format!("{id}._app.1")), Condition::Running)
         };
         apply(state, index, Command::RecordStatus { report });
         id

@@ -210,31 +210,17 @@ mod tests {
     use crate::mesos::{Resource, Value};
     use crate::state::app::{AppInput, parse_app};
     use crate::state::ids::InstanceId;
-    use crate::state::model::Goal;
     use std::sync::Arc;
 
     fn launch(json: &str, ports: Vec<u32>) -> TaskInfo {
         let app = Arc::new(parse_app(json.as_bytes(), AppInput::Create).expect("valid"));
         let instance = Instance {
-            id: InstanceId::for_app(&app.id, uuid::Uuid::nil()),
-            app: app.id.clone(),
-            app_version: Timestamp(0),
-            goal: Goal::Running,
-            observed: None,
-            agent: None,
-            hostname: None,
-            agent_attributes: Default::default(),
-            region: None,
-            zone: None,
             host_ports: ports.clone(),
-            incarnation: 1,
-            reservation: None,
-            provisioned_at: Timestamp(0),
-            health: Default::default(),
-            ready: false,
-            readiness_response: None,
-            check_result: None,
-            revision: 0,
+            ..Instance::fixture(
+                InstanceId::for_app(&app.id, uuid::Uuid::nil()),
+                app.id.clone(),
+                Timestamp(0),
+            )
         };
         let placed = Placed {
             app,

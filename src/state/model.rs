@@ -220,6 +220,54 @@ impl Instance {
     }
 }
 
+/// Test fixtures: the plain records tests start from, changed with struct-update syntax.
+#[cfg(test)]
+impl Instance {
+    /// A fresh instance of `app` at `app_version`: goal running, nothing observed, incarnation 1,
+    /// not placed on an agent, no host ports, revision 0.
+    pub fn fixture(id: InstanceId, app: PathId, app_version: Timestamp) -> Instance {
+        Instance {
+            id,
+            app,
+            app_version,
+            goal: Goal::Running,
+            observed: None,
+            agent: None,
+            hostname: None,
+            agent_attributes: Default::default(),
+            region: None,
+            zone: None,
+            host_ports: Vec::new(),
+            incarnation: 1,
+            reservation: None,
+            provisioned_at: Timestamp(0),
+            health: Default::default(),
+            ready: false,
+            readiness_response: None,
+            check_result: None,
+            revision: 0,
+        }
+    }
+}
+
+#[cfg(test)]
+impl StatusReport {
+    /// A Mesos status of `task` in `condition`, with no agent, uuid, message, reason, health or
+    /// check result.
+    pub fn fixture(task_id: TaskId, condition: Condition) -> StatusReport {
+        StatusReport {
+            task_id,
+            agent: None,
+            condition,
+            status_uuid: None,
+            message: None,
+            reason: None,
+            healthy: None,
+            check: None,
+        }
+    }
+}
+
 impl InstanceId {
     /// A fresh instance id of an app, Marathon 1.5+ style: `<app path, / as _>.instance-<uuid>`.
     pub fn for_app(app: &PathId, uuid: uuid::Uuid) -> InstanceId {

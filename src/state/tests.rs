@@ -50,25 +50,10 @@ impl Log {
         let app = PathId::parse(app, None).expect("app path");
         let id = InstanceId::for_app(&app, uuid::Uuid::new_v4());
         let instance = Instance {
-            id: id.clone(),
-            app,
-            app_version: Timestamp(0),
-            goal: Goal::Running,
-            observed: None,
             agent: Some(AgentId("agent-1".into())),
             hostname: Some("127.0.1.1".into()),
-            agent_attributes: Default::default(),
-            region: None,
-            zone: None,
             host_ports: vec![31000],
-            incarnation: 1,
-            reservation: None,
-            provisioned_at: Timestamp(0),
-            health: Default::default(),
-            ready: false,
-            readiness_response: None,
-            check_result: None,
-            revision: 0,
+            ..Instance::fixture(id.clone(), app, Timestamp(0))
         };
         let outcome = self.apply(Command::ProvisionInstance {
             instance: Box::new(instance),
@@ -79,14 +64,9 @@ impl Log {
 
     fn status(&mut self, task: &TaskId, condition: Condition, uuid: Option<&str>) -> StatusEffect {
         let report = StatusReport {
-            task_id: task.clone(),
             agent: Some(AgentId("agent-1".into())),
-            condition,
             status_uuid: uuid.map(String::from),
-            message: None,
-            reason: None,
-            healthy: None,
-            check: None,
+            ..StatusReport::fixture(task.clone(), condition)
         };
         match self.apply(Command::RecordStatus { report }) {
             Ok(Outcome::Status { effect, .. }) => effect,
@@ -113,27 +93,11 @@ fn a_provisioned_instance_is_written_ahead_with_its_task_id_and_no_status() {
 fn provisioning_needs_the_app_and_a_fresh_id() {
     let mut log = Log::new();
     let app = PathId::parse("/missing", None).unwrap();
-    let instance = Instance {
-        id: InstanceId::for_app(&app, uuid::Uuid::new_v4()),
-        app: app.clone(),
-        app_version: Timestamp(0),
-        goal: Goal::Running,
-        observed: None,
-        agent: None,
-        hostname: None,
-        agent_attributes: Default::default(),
-        region: None,
-        zone: None,
-        host_ports: Vec::new(),
-        incarnation: 1,
-        reservation: None,
-        provisioned_at: Timestamp(0),
-        health: Default::default(),
-        ready: false,
-        readiness_response: None,
-        check_result: None,
-        revision: 0,
-    };
+    let instance = Instance::fixture(
+        InstanceId::for_app(&app, uuid::Uuid::new_v4()),
+        app.clone(),
+        Timestamp(0),
+    );
     let refused = log.apply(Command::ProvisionInstance {
         instance: Box::new(instance.clone()),
     });

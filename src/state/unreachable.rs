@@ -113,7 +113,7 @@ impl State {
 mod tests {
     use super::super::command::{Command, Request, StatusEffect};
     use super::super::ids::{AgentId, TaskId};
-    use super::super::model::{Goal, StatusReport};
+    use super::super::model::StatusReport;
     use super::super::path::PathId;
     use super::*;
     use crate::state::app::{AppInput, parse_app};
@@ -136,16 +136,7 @@ mod tests {
         }
 
         fn status(&mut self, time: i64, id: &InstanceId, condition: Condition) -> Response {
-            let report = StatusReport {
-                task_id: TaskId(format!("{id}._app.1")),
-                agent: None,
-                condition,
-                status_uuid: None,
-                message: None,
-                reason: None,
-                healthy: None,
-                check: None,
-            };
+            let report = StatusReport::fixture(TaskId(format!("{id}._app.1")), condition);
             self.apply(time, Command::RecordStatus { report })
         }
     }
@@ -171,25 +162,9 @@ mod tests {
         let path = PathId::parse("/u", None).unwrap();
         let id = InstanceId::for_app(&path, uuid::Uuid::new_v4());
         let instance = Instance {
-            id: id.clone(),
-            app: path,
-            app_version: Timestamp(1_000),
-            goal: Goal::Running,
-            observed: None,
             agent: Some(AgentId("a".into())),
             hostname: Some("h".into()),
-            agent_attributes: Default::default(),
-            region: None,
-            zone: None,
-            host_ports: vec![],
-            incarnation: 1,
-            reservation: None,
-            provisioned_at: Timestamp(0),
-            revision: 0,
-            health: Default::default(),
-            ready: false,
-            readiness_response: None,
-            check_result: None,
+            ..Instance::fixture(id.clone(), path, Timestamp(1_000))
         };
         let provision = Command::ProvisionInstance {
             instance: Box::new(instance),

@@ -721,3 +721,54 @@ where
         tokio::time::sleep(POLL).await;
     }
 }
+
+/// Runs the `baton` CLI against the cluster's gRPC endpoints (off the async runtime);
+/// (success, stdout + stderr).
+pub async fn cli(cluster: &Cluster, args: &[&str]) -> (bool, String) {
+    let endpoints: Vec<String> = cluster.nodes.iter().map(|n| n.grpc.clone()).collect();
+    let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    all.extend(["--endpoints".to_string(), endpoints.join(",")]);
+    tokio::task::spawn_blocking(move || {
+        let out = std::process::Command::new(baton_bin())
+            .args(&all)
+            .output()
+            .expect("run the baton CLI");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    })
+    .await
+    .expect("the CLI ran")
+}
+
+/// Reads SSE frames off a streaming body and hands each `(event, data)` to `each`, until the
+/// body ends or `each` returns false. Keep-alive comments carry no event and are skipped.
+pub async fn read_sse(
+    mut response: reqwest::Response,
+    mut each: impl FnMut(String, String) -> bool,
+) {
+    let mut buffer = String::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buffer.find("\n\n") {
+            let frame: String = buffer.drain(..end + 2).collect();
+            let mut kind = None;
+            let mut data = String::new();
+            for line in frame.lines() {
+                if let Some(k) = line.strip_prefix("event:") {
+                    kind = Some(k.trim().to_string());
+                } else if let Some(d) = line.strip_prefix("data:") {
+                    data.push_str(d.trim_start());
+                }
+            }
+            if let Some(kind) = kind
+                && !each(kind, data)
+            {
+                return;
+            }
+        }
+    }
+}

@@ -3,11 +3,11 @@
 mod selector;
 
 use super::Rest;
-use super::query::{flag, param, params};
+use super::query::{self, flag, only_known, param, params, request_id};
 use crate::api::apps::{self, UpdateOptions, app_info, path_id};
 use crate::api::{ApiError, Consistency};
 use crate::state::Rejection;
-use crate::state::ids::{DeploymentId, RequestId};
+use crate::state::ids::DeploymentId;
 use crate::state::path::PathId;
 use crate::state::time::Timestamp;
 use axum::Json;
@@ -36,13 +36,7 @@ pub struct AppQuery {
 
 impl AppQuery {
     fn consistency(&self) -> Result<Consistency, ApiError> {
-        match self.consistency.as_deref() {
-            None | Some("linearizable") => Ok(Consistency::Linearizable),
-            Some("stale") => Ok(Consistency::Stale),
-            Some(other) => Err(ApiError::BadRequest(format!(
-                "consistency must be 'stale' or 'linearizable', not '{other}'"
-            ))),
-        }
+        query::consistency(self.consistency.as_deref())
     }
 }
 
@@ -50,16 +44,18 @@ impl AppQuery {
 /// are always embedded; tasks in a list only with `embed=apps.tasks` (one app always has them).
 fn query(uri: &Uri) -> Result<AppQuery, ApiError> {
     let params = params(uri);
-    for (key, _) in &params {
-        if !matches!(
-            key.as_str(),
-            "consistency" | "id" | "cmd" | "label" | "embed" | "partialUpdate" | "force"
-        ) {
-            return Err(ApiError::BadRequest(format!(
-                "unknown query parameter '{key}'"
-            )));
-        }
-    }
+    only_known(
+        &params,
+        &[
+            "consistency",
+            "id",
+            "cmd",
+            "label",
+            "embed",
+            "partialUpdate",
+            "force",
+        ],
+    )?;
     let present = |key: &str| param(&params, key).is_some();
     Ok(AppQuery {
         consistency: param(&params, "consistency").map(String::from),
@@ -76,14 +72,6 @@ fn query(uri: &Uri) -> Result<AppQuery, ApiError> {
             .iter()
             .any(|(k, v)| k == "embed" && v.split(',').any(|e| e.trim() == "apps.tasks")),
     })
-}
-
-/// The idempotency key a client may send with a write.
-fn request_id(headers: &HeaderMap) -> Option<RequestId> {
-    headers
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .map(|v| RequestId(v.to_string()))
 }
 
 pub async fn list(State(rest): State<Rest>, uri: Uri) -> Result<Json<Value>, ApiError> {

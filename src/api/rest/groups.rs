@@ -3,7 +3,7 @@
 
 use super::Rest;
 use super::apps::deployed;
-use super::query::{flag, param, params};
+use super::query::{consistency, flag, only_known, param, params, request_id};
 use crate::api::groups::{
     self, Embed, GroupWrite, WriteOptions, at_version, group_json, group_path, parse_version,
     steps_json, versions,
@@ -11,7 +11,6 @@ use crate::api::groups::{
 use crate::api::{ApiError, Consistency};
 use crate::state::PutMode;
 use crate::state::Rejection;
-use crate::state::ids::RequestId;
 use crate::state::path::PathId;
 use axum::Json;
 use axum::body::Bytes;
@@ -30,25 +29,11 @@ struct GroupQuery {
 
 fn query(uri: &Uri) -> Result<GroupQuery, ApiError> {
     let params = params(uri);
-    for (key, _) in &params {
-        if !matches!(
-            key.as_str(),
-            "consistency" | "embed" | "force" | "dryRun" | "partialUpdate"
-        ) {
-            return Err(ApiError::BadRequest(format!(
-                "unknown query parameter '{key}'"
-            )));
-        }
-    }
-    let consistency = match param(&params, "consistency") {
-        None | Some("linearizable") => Consistency::Linearizable,
-        Some("stale") => Consistency::Stale,
-        Some(other) => {
-            return Err(ApiError::BadRequest(format!(
-                "consistency must be 'stale' or 'linearizable', not '{other}'"
-            )));
-        }
-    };
+    only_known(
+        &params,
+        &["consistency", "embed", "force", "dryRun", "partialUpdate"],
+    )?;
+    let consistency = consistency(param(&params, "consistency"))?;
     let embeds: Vec<&str> = params
         .iter()
         .filter(|(k, _)| k == "embed")
@@ -66,10 +51,7 @@ fn options(q: &GroupQuery, headers: &HeaderMap) -> WriteOptions {
     WriteOptions {
         force: q.force,
         dry_run: q.dry_run,
-        request_id: headers
-            .get("idempotency-key")
-            .and_then(|v| v.to_str().ok())
-            .map(|v| RequestId(v.to_string())),
+        request_id: request_id(headers),
     }
 }
 

@@ -1,8 +1,9 @@
 //! Query strings as Marathon clients send them: repeated keys (`embed=a&embed=b`,
 //! `status[]=…`), percent-encoding, and booleans spelled `True`/`False` by Python clients.
 
-use crate::api::ApiError;
-use axum::http::Uri;
+use crate::api::{ApiError, Consistency};
+use crate::state::ids::RequestId;
+use axum::http::{HeaderMap, Uri};
 
 /// The query parameters, decoded, in order (repeated keys kept, as `status` may be).
 pub fn params(uri: &Uri) -> Vec<(String, String)> {
@@ -59,4 +60,36 @@ pub fn flag(params: &[(String, String)], key: &str) -> Result<bool, ApiError> {
             "{key} must be true or false, not '{v}'"
         ))),
     }
+}
+
+/// Refuses any parameter not among `known`.
+pub fn only_known(params: &[(String, String)], known: &[&str]) -> Result<(), ApiError> {
+    match params
+        .iter()
+        .find(|(key, _)| !known.contains(&key.as_str()))
+    {
+        Some((key, _)) => Err(ApiError::BadRequest(format!(
+            "unknown query parameter '{key}'"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The `consistency` parameter's value: `linearizable` (the default) or `stale`.
+pub fn consistency(raw: Option<&str>) -> Result<Consistency, ApiError> {
+    match raw {
+        None | Some("linearizable") => Ok(Consistency::Linearizable),
+        Some("stale") => Ok(Consistency::Stale),
+        Some(other) => Err(ApiError::BadRequest(format!(
+            "consistency must be 'stale' or 'linearizable', not '{other}'"
+        ))),
+    }
+}
+
+/// The idempotency key a client may send with a write.
+pub fn request_id(headers: &HeaderMap) -> Option<RequestId> {
+    headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| RequestId(v.to_string()))
 }

@@ -4,11 +4,11 @@
 
 use super::Rest;
 use super::apps::{self as app_routes, deployed};
-use super::query::{flag, param, params};
+use super::query::{consistency, flag, param, params, request_id};
 use crate::api::apps::{self, KillOptions, Killed, path_id, task_has_status, task_json};
 use crate::api::{ApiError, Consistency};
 use crate::state::State as AppState;
-use crate::state::ids::{InstanceId, RequestId};
+use crate::state::ids::InstanceId;
 use crate::state::model::{AppRecord, Condition};
 use crate::state::path::PathId;
 use axum::Json;
@@ -53,24 +53,6 @@ fn kill_options(params: &[(String, String)]) -> Result<KillOptions, ApiError> {
         wipe: flag(params, "wipe")?,
         force: flag(params, "force")?,
     })
-}
-
-fn consistency(params: &[(String, String)]) -> Result<Consistency, ApiError> {
-    match param(params, "consistency") {
-        None | Some("linearizable") => Ok(Consistency::Linearizable),
-        Some("stale") => Ok(Consistency::Stale),
-        Some(other) => Err(ApiError::BadRequest(format!(
-            "consistency must be 'stale' or 'linearizable', not '{other}'"
-        ))),
-    }
-}
-
-/// The idempotency key a client may send with a write.
-fn request_id(headers: &HeaderMap) -> Option<RequestId> {
-    headers
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .map(|v| RequestId(v.to_string()))
 }
 
 /// Whether the client asked for Marathon's (deprecated) plain-text task list.
@@ -132,7 +114,10 @@ pub async fn get(
             .map(IntoResponse::into_response);
     };
     let params = params(&uri);
-    let view = rest.api.read(consistency(&params)?).await?;
+    let view = rest
+        .api
+        .read(consistency(param(&params, "consistency"))?)
+        .await?;
     let record = view
         .state
         .app(&id)
@@ -218,7 +203,10 @@ pub async fn list(
         .filter(|(k, _)| k == "status" || k == "status[]")
         .map(|(_, v)| v.clone())
         .collect();
-    let view = rest.api.read(consistency(&params)?).await?;
+    let view = rest
+        .api
+        .read(consistency(param(&params, "consistency"))?)
+        .await?;
     let state = &view.state;
     if wants_text(&headers) {
         return Ok(text(endpoints_text(state, state.apps())));

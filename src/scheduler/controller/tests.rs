@@ -63,25 +63,9 @@ impl World {
                 let id = InstanceId::for_app(&path, uuid::Uuid::new_v4());
                 self.apply(Command::ProvisionInstance {
                     instance: Box::new(Instance {
-                        id: id.clone(),
-                        app: path.clone(),
-                        app_version: version,
-                        goal: Goal::Running,
-                        observed: None,
                         agent: Some(AgentId("a".into())),
                         hostname: Some("h".into()),
-                        agent_attributes: Default::default(),
-                        region: None,
-                        zone: None,
-                        host_ports: vec![],
-                        incarnation: 1,
-                        reservation: None,
-                        provisioned_at: Timestamp(0),
-                        health: Default::default(),
-                        ready: false,
-                        readiness_response: None,
-                        check_result: None,
-                        revision: 0,
+                        ..Instance::fixture(id.clone(), path.clone(), version)
                     }),
                 });
                 self.status(&id, Condition::Running);
@@ -94,14 +78,9 @@ impl World {
         let task = TaskId(format!("{id}._app.1"));
         self.apply(Command::RecordStatus {
             report: StatusReport {
-                task_id: task,
-                agent: None,
-                condition,
                 status_uuid: Some(uuid::Uuid::new_v4().to_string()),
                 message: Some("test".into()),
-                reason: None,
-                healthy: None,
-                check: None,
+                ..StatusReport::fixture(task, condition)
             },
         });
     }
@@ -390,16 +369,7 @@ fn an_unreachable_instance_is_replaced_after_inactive_after_and_expunged_after_e
     assert_eq!(w.condition(&lost), Some(Condition::UnreachableInactive));
     // Mesos saying "unreachable" again keeps it inactive, and its clock running.
     w.apply(Command::RecordStatus {
-        report: StatusReport {
-            task_id: TaskId(format!("{lost}._app.1")),
-            agent: None,
-            condition: Condition::Unreachable,
-            status_uuid: None,
-            message: None,
-            reason: None,
-            healthy: None,
-            check: None,
-        },
+        report: StatusReport::fixture(TaskId(format!("{lost}._app.1")), Condition::Unreachable),
     });
     assert_eq!(w.condition(&lost), Some(Condition::UnreachableInactive));
     let d = decide(&w.state, w.now());

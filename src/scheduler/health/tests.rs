@@ -46,37 +46,16 @@ impl World {
         let id = InstanceId::for_app(&app, uuid::Uuid::new_v4());
         self.apply(Command::ProvisionInstance {
             instance: Box::new(Instance {
-                id: id.clone(),
-                app,
-                app_version: version,
-                goal: Goal::Running,
-                observed: None,
                 agent: Some(AgentId("a1".into())),
                 hostname: Some("127.0.1.1".into()),
-                agent_attributes: Default::default(),
-                region: None,
-                zone: None,
                 host_ports: ports,
-                incarnation: 1,
-                reservation: None,
-                provisioned_at: Timestamp(0),
-                health: Default::default(),
-                ready: false,
-                readiness_response: None,
-                check_result: None,
-                revision: 0,
+                ..Instance::fixture(id.clone(), app, version)
             }),
         });
         self.apply(Command::RecordStatus {
             report: StatusReport {
-                task_id: TaskId(format!("{id}._app.1")),
-                agent: None,
-                condition,
                 status_uuid: Some(uuid::Uuid::new_v4().to_string()),
-                message: None,
-                reason: None,
-                healthy: None,
-                check: None,
+                ..StatusReport::fixture(TaskId(format!("{id}._app.1")), condition)
             },
         });
         id

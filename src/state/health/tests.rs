@@ -60,25 +60,10 @@ impl Log {
         let version = self.state.app(&app).expect("app").version;
         let id = InstanceId::for_app(&app, uuid::Uuid::new_v4());
         let instance = Instance {
-            id: id.clone(),
-            app,
-            app_version: version,
-            goal: Goal::Running,
-            observed: None,
             agent: Some(AgentId("agent-1".into())),
             hostname: Some("127.0.1.1".into()),
-            agent_attributes: Default::default(),
-            region: None,
-            zone: None,
             host_ports: vec![31000],
-            incarnation: 1,
-            reservation: None,
-            provisioned_at: Timestamp(0),
-            health: Default::default(),
-            ready: false,
-            readiness_response: None,
-            check_result: None,
-            revision: 0,
+            ..Instance::fixture(id.clone(), app, version)
         };
         self.apply(Command::ProvisionInstance {
             instance: Box::new(instance),
@@ -95,14 +80,11 @@ impl Log {
         check: Option<CheckResult>,
     ) -> StatusEffect {
         let report = StatusReport {
-            task_id: TaskId(format!("{id}._app.1")),
-            agent: None,
-            condition: Condition::Running,
             status_uuid: Some(uuid::Uuid::new_v4().to_string()),
             message: Some("health check failed: exit 1".into()),
-            reason: None,
             healthy,
             check,
+            ..StatusReport::fixture(TaskId(format!("{id}._app.1")), Condition::Running)
         };
         match self.apply(Command::RecordStatus { report }) {
             Ok(Outcome::Status { effect, .. }) => effect,
