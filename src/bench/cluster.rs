@@ -35,6 +35,15 @@ fn free_ports(n: usize) -> anyhow::Result<Vec<u16>> {
 impl LocalCluster {
     /// Writes configs for `size` nodes and starts them all.
     pub fn start(size: usize, raft_extra: &str) -> anyhow::Result<LocalCluster> {
+        LocalCluster::start_on(size, raft_extra, crate::config::DEFAULT_MESOS_MASTER)
+    }
+
+    /// As `start`, with the nodes registering at the Mesos master `mesos_master`.
+    pub fn start_on(
+        size: usize,
+        raft_extra: &str,
+        mesos_master: &str,
+    ) -> anyhow::Result<LocalCluster> {
         let binary = std::env::current_exe().context("cannot find the baton binary")?;
         let dir = tempfile::tempdir()?;
         let ports = free_ports(size * 3)?;
@@ -57,7 +66,7 @@ impl LocalCluster {
             .collect();
         for n in &nodes {
             let config = format!(
-                "[node]\nid = {}\ndata_dir = \"{}\"\npeer_listen = \"{}\"\ngrpc_listen = \"{}\"\nhttp_listen = \"{}\"\n\n{members}[mesos]\nmaster = \"http://127.0.0.1:5050\"\n\n[raft]\n{raft_extra}\n",
+                "[node]\nid = {}\ndata_dir = \"{}\"\npeer_listen = \"{}\"\ngrpc_listen = \"{}\"\nhttp_listen = \"{}\"\n\n{members}[mesos]\nmaster = \"{mesos_master}\"\n\n[raft]\n{raft_extra}\n",
                 n.id,
                 dir.path().join(format!("n{}", n.id)).display(),
                 n.peer,

@@ -83,7 +83,7 @@ pub async fn run(args: MesosArgs) -> anyhow::Result<()> {
 
 /// `baton mesos-local` as a child, killed (with its simulated tasks, which are no processes)
 /// on drop.
-struct MesosLocal {
+pub(super) struct MesosLocal {
     child: Child,
     _dir: tempfile::TempDir,
 }
@@ -95,12 +95,18 @@ impl Drop for MesosLocal {
     }
 }
 
-fn free_port() -> anyhow::Result<u16> {
+pub(super) fn free_port() -> anyhow::Result<u16> {
     let l = std::net::TcpListener::bind("127.0.0.1:0").context("cannot bind a free port")?;
     Ok(l.local_addr()?.port())
 }
 
-async fn start_mesos_local(args: &MesosArgs, port: u16) -> anyhow::Result<MesosLocal> {
+/// Starts `baton mesos-local --simulated` with `agents` agents of `agent_resources` each on
+/// `port`, and waits until it serves `/version`.
+pub(super) async fn start_mesos_local(
+    agents: u32,
+    agent_resources: &str,
+    port: u16,
+) -> anyhow::Result<MesosLocal> {
     let binary = std::env::current_exe().context("cannot find the baton binary")?;
     let dir = tempfile::Builder::new()
         .prefix("baton-bench-ml-")
@@ -108,8 +114,8 @@ async fn start_mesos_local(args: &MesosArgs, port: u16) -> anyhow::Result<MesosL
     let child = Command::new(binary)
         .args(["mesos-local", "--simulated", "--listen"])
         .arg(format!("127.0.0.1:{port}"))
-        .args(["--agents", &args.agents.to_string()])
-        .args(["--agent-resources", &args.agent_resources])
+        .args(["--agents", &agents.to_string()])
+        .args(["--agent-resources", agent_resources])
         .arg("--data-dir")
         .arg(dir.path())
         .env("RUST_LOG", "warn")
@@ -218,7 +224,7 @@ fn task(offer: &Offer, n: usize) -> TaskInfo {
 
 async fn one_run(args: &MesosArgs) -> anyhow::Result<Figures> {
     let port = free_port()?;
-    let _mesos_local = start_mesos_local(args, port).await?;
+    let _mesos_local = start_mesos_local(args.agents, &args.agent_resources, port).await?;
     let client = http_client();
     let url = format!("http://127.0.0.1:{port}/api/v1/scheduler");
     let mut info = FrameworkInfo::new("root", "baton-bench");

@@ -1,6 +1,7 @@
 //! `baton bench …`: benchmarks that start real clusters on loopback and print their figures.
 //! Figures are medians over repeated runs where the machine's noise matters.
 
+mod apps;
 mod cluster;
 mod core;
 mod health;
@@ -20,6 +21,10 @@ pub enum BenchCommand {
     /// The leader's health check engine: 20,000 simulated tasks every 5 s and 50,000 every
     /// 10 s over HTTP against local servers: checks/s, lateness behind schedule, CPU.
     Health(health::HealthArgs),
+    /// Apps at scale on 1,000 simulated agents: one app of 100,000 instances and 10,000
+    /// one-instance apps, launches/s to RUNNING in the replicated state; the latency of
+    /// `/v2/apps?embed=apps.tasks` with every task; each node's resident memory.
+    Apps(apps::AppsArgs),
 }
 
 pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
@@ -27,5 +32,6 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Core(args) => core::run(args).await,
         BenchCommand::Mesos(args) => mesos::run(args).await,
         BenchCommand::Health(args) => health::run(args).await,
+        BenchCommand::Apps(args) => apps::run(args).await,
     }
 }

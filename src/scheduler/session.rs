@@ -22,6 +22,7 @@ use crate::state::model::{Condition, Goal, Instance, StatusReport};
 use crate::state::path::PathId;
 use crate::state::time::Timestamp;
 use crate::state::{Command, Outcome, State, StatusEffect};
+use futures::StreamExt;
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
@@ -35,6 +36,35 @@ const KILL_RETRY: Duration = Duration::from_secs(10);
 const PROVISIONED_TOO_LONG: Duration = Duration::from_secs(30);
 /// Mesos' own default refusal: offers that did not fit come back soon.
 const SHORT_REFUSAL: f64 = 5.0;
+
+/// The refusal sent with an ACCEPT, for what the offer has left: none while instances still
+/// wait (as Marathon, so the agent's rest comes back in the next allocation cycle rather than
+/// after `SHORT_REFUSAL`, which capped launches at `max_instances_per_offer` per agent per 5 s),
+/// Mesos' default otherwise.
+/// ACCEPT calls sent at once: enough to hide the round trip, few enough not to swamp the
+/// master with a thousand connections when a thousand offers arrive together.
+const ACCEPTS_IN_FLIGHT: usize = 32;
+/// Tasks named in one RECONCILE call: a call naming 100,000 tasks is over 10 MB, more than a
+/// master takes in one body (mesos-local answers 413), and a leader that cannot send it can
+/// never finish subscribing.
+const RECONCILE_CHUNK: usize = 5_000;
+
+/// `tasks` in RECONCILE-sized pieces, in order; none when `tasks` is empty.
+fn reconcile_chunks(mut tasks: Vec<ReconcileTask>) -> Vec<Vec<ReconcileTask>> {
+    let mut chunks = Vec::new();
+    while tasks.len() > RECONCILE_CHUNK {
+        let rest = tasks.split_off(RECONCILE_CHUNK);
+        chunks.push(std::mem::replace(&mut tasks, rest));
+    }
+    if !tasks.is_empty() {
+        chunks.push(tasks);
+    }
+    chunks
+}
+
+fn accept_refusal(waiting: u32) -> f64 {
+    if waiting > 0 { 0.0 } else { SHORT_REFUSAL }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub(super) enum SessionError {
@@ -277,12 +307,30 @@ impl Session {
         let waiting: u32 = wants.iter().map(|w| w.count).sum();
         METRICS.offers_processed.add(offers.len() as u64);
         let mut declined = Vec::new();
+        let mut placed = Vec::new();
         for (offer, plan) in offers.iter().zip(plans) {
             self.queue.record(&offer.agent_id, &plan, Timestamp::now());
             for (app, refusal) in &plan.refused {
                 tracing::debug!(app = %app.id, agent = %offer.hostname, reason = refusal.as_str(), "offer does not fit");
             }
-            let tasks = self.provision(offer, plan.placed).await?;
+            if plan.placed.is_empty() {
+                declined.push(offer.id.clone());
+            } else {
+                placed.push((offer, plan.placed));
+            }
+        }
+        // Every offer's instances are committed at once, so that the log batches them, and
+        // not one offer's round trip after another's.
+        let this = &*self;
+        let provisioned =
+            futures::future::join_all(placed.into_iter().map(|(offer, placed)| async move {
+                (offer, this.provision(offer, placed).await)
+            }))
+            .await;
+        let refuse = accept_refusal(waiting);
+        let mut accepts = Vec::new();
+        for (offer, tasks) in provisioned {
+            let tasks = tasks?;
             if tasks.is_empty() {
                 declined.push(offer.id.clone());
                 continue;
@@ -292,12 +340,20 @@ impl Session {
             let launch = CallBody::Accept(Accept {
                 offer_ids: vec![offer.id.clone()],
                 operations: vec![Operation::launch(tasks)],
-                filters: Some(Filters::refuse_seconds(SHORT_REFUSAL)),
+                filters: Some(Filters::refuse_seconds(refuse)),
             });
-            self.call(launch).await?;
-            METRICS.offers_used.inc();
-            METRICS.launches.add(launched);
+            accepts.push(async move {
+                this.call(launch).await?;
+                METRICS.offers_used.inc();
+                METRICS.launches.add(launched);
+                Ok::<(), SessionError>(())
+            });
         }
+        let mut accepts = futures::stream::iter(accepts).buffer_unordered(ACCEPTS_IN_FLIGHT);
+        while let Some(result) = accepts.next().await {
+            result?;
+        }
+        drop(accepts);
         if !declined.is_empty() {
             let refuse = if waiting > 0 {
                 SHORT_REFUSAL
@@ -451,7 +507,7 @@ impl Session {
         let view = self.api.local_view();
         let tasks: Vec<ReconcileTask> = view.state.instances().map(reconcile_task).collect();
         tracing::info!(tasks = tasks.len(), "reconciling");
-        if !tasks.is_empty() {
+        for tasks in reconcile_chunks(tasks) {
             self.call(CallBody::Reconcile(Reconcile { tasks })).await?;
         }
         self.call(CallBody::Reconcile(Reconcile::default())).await?;
@@ -478,7 +534,9 @@ impl Session {
             return Ok(());
         }
         let tasks = stuck.iter().map(|i| reconcile_task(i)).collect();
-        self.call(CallBody::Reconcile(Reconcile { tasks })).await?;
+        for tasks in reconcile_chunks(tasks) {
+            self.call(CallBody::Reconcile(Reconcile { tasks })).await?;
+        }
         for i in stuck {
             self.checked.insert(i.id.clone(), now);
         }
@@ -556,4 +614,36 @@ fn check_result(status: &TaskStatus) -> Option<crate::state::health::CheckResult
     check.command.as_ref().map(|c| CheckResult::Command {
         exit_code: c.exit_code,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_accept_refuses_the_rest_of_its_offer_only_when_nothing_waits() {
+        assert_eq!(accept_refusal(1), 0.0);
+        assert_eq!(accept_refusal(100_000), 0.0);
+        assert_eq!(accept_refusal(0), SHORT_REFUSAL);
+    }
+
+    #[test]
+    fn reconciliation_is_split_into_bounded_calls_that_name_every_task_once() {
+        let task = |n: usize| ReconcileTask {
+            task_id: crate::mesos::TaskId::new(format!("t{n}")),
+            agent_id: None,
+        };
+        assert!(reconcile_chunks(Vec::new()).is_empty());
+        let total = 2 * RECONCILE_CHUNK + 3;
+        let chunks = reconcile_chunks((0..total).map(task).collect());
+        let sizes: Vec<usize> = chunks.iter().map(Vec::len).collect();
+        assert_eq!(sizes, vec![RECONCILE_CHUNK, RECONCILE_CHUNK, 3]);
+        let ids: Vec<String> = chunks
+            .iter()
+            .flatten()
+            .map(|t| t.task_id.value.clone())
+            .collect();
+        let want: Vec<String> = (0..total).map(|n| format!("t{n}")).collect();
+        assert_eq!(ids, want);
+    }
 }
