@@ -21,8 +21,10 @@ const META: TableDefinition<&str, &[u8]> = TableDefinition::new("raft_meta");
 /// redb's page cache for the log: replication reads the recent tail, which this holds.
 const LOG_CACHE_BYTES: usize = 32 * 1024 * 1024;
 /// Newest entries kept decoded in memory: replication and the state machine read the entries
-/// just appended, and serving them from here spares decoding them back out of redb.
+/// just appended, and serving them from here spares decoding them back out of redb. Bounded by
+/// count and by their encoded size (a batch of launches can hold thousands of instances).
 const TAIL_ENTRIES: usize = 8192;
+const TAIL_BYTES: usize = 16 * 1024 * 1024;
 const VOTE_KEY: &str = "vote";
 const PURGED_KEY: &str = "last_purged";
 
@@ -39,7 +41,9 @@ pub struct LogStore {
 #[derive(Default)]
 struct Tail {
     first: u64,
-    entries: VecDeque<Entry>,
+    /// Each entry with its encoded size.
+    entries: VecDeque<(Entry, usize)>,
+    bytes: usize,
 }
 
 impl Tail {
@@ -47,14 +51,19 @@ impl Tail {
         self.first + self.entries.len() as u64
     }
 
-    fn push(&mut self, entry: Entry) {
+    fn push(&mut self, entry: Entry, size: usize) {
         if self.entries.is_empty() || entry.log_id.index != self.end() {
             self.entries.clear();
+            self.bytes = 0;
             self.first = entry.log_id.index;
         }
-        self.entries.push_back(entry);
-        if self.entries.len() > TAIL_ENTRIES {
-            self.entries.pop_front();
+        self.entries.push_back((entry, size));
+        self.bytes += size;
+        while self.entries.len() > TAIL_ENTRIES || self.bytes > TAIL_BYTES {
+            let Some((_, size)) = self.entries.pop_front() else {
+                break;
+            };
+            self.bytes -= size;
             self.first += 1;
         }
     }
@@ -64,12 +73,18 @@ impl Tail {
         let keep = index
             .saturating_sub(self.first)
             .min(self.entries.len() as u64);
-        self.entries.truncate(keep as usize);
+        for (_, size) in self.entries.drain(keep as usize..) {
+            self.bytes -= size;
+        }
     }
 
     /// Forgets entries up to and including `index`.
     fn purge(&mut self, index: u64) {
-        while self.first <= index && self.entries.pop_front().is_some() {
+        while self.first <= index {
+            let Some((_, size)) = self.entries.pop_front() else {
+                break;
+            };
+            self.bytes -= size;
             self.first += 1;
         }
     }
@@ -81,7 +96,12 @@ impl Tail {
         }
         let from = (start - self.first) as usize;
         let to = (end - self.first) as usize;
-        Some(self.entries.range(from..to).cloned().collect())
+        Some(
+            self.entries
+                .range(from..to)
+                .map(|(entry, _)| entry.clone())
+                .collect(),
+        )
     }
 }
 
@@ -252,8 +272,8 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         });
         if result.is_ok() {
             let mut tail = self.tail.lock().unwrap_or_else(PoisonError::into_inner);
-            for entry in entries {
-                tail.push(entry);
+            for (entry, (_, bytes)) in entries.into_iter().zip(&encoded) {
+                tail.push(entry, bytes.len());
             }
         }
         match &result {
@@ -290,5 +310,45 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             .unwrap_or_else(PoisonError::into_inner)
             .purge(log_id.index);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn blank(index: u64) -> Entry {
+        Entry {
+            log_id: openraft::LogId::new(openraft::CommittedLeaderId::new(1, 1), index),
+            payload: openraft::EntryPayload::Blank,
+        }
+    }
+
+    #[test]
+    fn the_tail_keeps_the_newest_entries_within_its_byte_bound_and_follows_truncate_and_purge() {
+        let mut tail = Tail::default();
+        let size = TAIL_BYTES / 4;
+        for index in 1..=6 {
+            tail.push(blank(index), size);
+        }
+        // Only the newest four fit: 3..=6.
+        assert_eq!((tail.first, tail.end(), tail.bytes), (3, 7, 4 * size));
+        assert!(
+            tail.get(2, 4).is_none(),
+            "an evicted entry is read from redb"
+        );
+        let got = tail.get(3, 7).expect("all held");
+        assert_eq!(
+            got.iter().map(|e| e.log_id.index).collect::<Vec<_>>(),
+            [3, 4, 5, 6]
+        );
+        tail.truncate(5);
+        assert_eq!((tail.end(), tail.bytes), (5, 2 * size));
+        assert!(tail.get(3, 6).is_none(), "a truncated entry is not served");
+        tail.purge(3);
+        assert_eq!((tail.first, tail.bytes), (4, size));
+        // A gap (after a snapshot) starts the tail afresh.
+        tail.push(blank(9), 1);
+        assert_eq!((tail.first, tail.end(), tail.bytes), (9, 10, 1));
     }
 }
