@@ -3,6 +3,11 @@
 //!
 //! Every write is an `Immediate` (fsynced) commit before it is acknowledged: `append` calls the
 //! flush callback only after its one commit for the whole batch.
+//!
+//! The committed log id is written with the next append rather than in a commit of its own
+//! (openraft reports it after every replication round). It only tells a restarted node how far
+//! it may re-apply before it hears from a leader, so a value one append old is as safe as a
+//! fresh one: it never names an entry that was not committed.
 
 use super::{block, codec, redb_err};
 use crate::raft::TypeConfig;
@@ -27,6 +32,7 @@ const TAIL_ENTRIES: usize = 8192;
 const TAIL_BYTES: usize = 16 * 1024 * 1024;
 const VOTE_KEY: &str = "vote";
 const PURGED_KEY: &str = "last_purged";
+const COMMITTED_KEY: &str = "committed";
 
 /// A cheap handle to the log file; clones share the database (readers are MVCC snapshots) and
 /// the in-memory tail.
@@ -34,6 +40,8 @@ const PURGED_KEY: &str = "last_purged";
 pub struct LogStore {
     db: Arc<Database>,
     tail: Arc<Mutex<Tail>>,
+    /// The newest committed log id openraft reported, written with the next append.
+    committed: Arc<Mutex<Option<LogId>>>,
 }
 
 /// A copy of the last durable entries, contiguous from `first`. Changed only after the redb
@@ -120,6 +128,7 @@ impl LogStore {
         let store = LogStore {
             db: Arc::new(db),
             tail: Arc::default(),
+            committed: Arc::default(),
         };
         store.write(ErrorSubject::Logs, |txn| {
             txn.open_table(LOG)?;
@@ -247,6 +256,18 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         self.read_meta(VOTE_KEY)
     }
 
+    async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), StorageError> {
+        *self
+            .committed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = committed;
+        Ok(())
+    }
+
+    async fn read_committed(&mut self) -> Result<Option<LogId>, StorageError> {
+        self.read_meta(COMMITTED_KEY)
+    }
+
     async fn append<I>(
         &mut self,
         entries: I,
@@ -263,10 +284,22 @@ impl RaftLogStorage<TypeConfig> for LogStore {
                 .map_err(|e| redb_err(ErrorSubject::Logs, ErrorVerb::Write, e))?;
             encoded.push((entry.log_id.index, bytes));
         }
+        let committed = *self
+            .committed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let committed = committed
+            .map(|id| codec::encode(&id))
+            .transpose()
+            .map_err(|e| redb_err(ErrorSubject::Logs, ErrorVerb::Write, e))?;
         let result = self.write(ErrorSubject::Logs, |txn| {
             let mut table = txn.open_table(LOG)?;
             for (index, bytes) in &encoded {
                 table.insert(*index, bytes.as_slice())?;
+            }
+            if let Some(bytes) = &committed {
+                txn.open_table(META)?
+                    .insert(COMMITTED_KEY, bytes.as_slice())?;
             }
             Ok(())
         });

@@ -11,6 +11,7 @@
 mod codec;
 mod log;
 mod state_machine;
+mod writer;
 
 pub use log::LogStore;
 pub use state_machine::{StateMachineStore, StateView};
@@ -96,33 +97,104 @@ mod tests {
         }
     }
 
-    /// Applies written to the journal (folded or not) are all there after a restart, and a
-    /// reopened store neither loses nor replays one: its last-applied id is the last applied.
+    /// The state after applying `entries` to an empty state, as rows.
+    fn replayed(entries: &[crate::raft::types::Entry]) -> Vec<crate::state::Row> {
+        let mut state = crate::state::State::default();
+        for entry in entries {
+            if let openraft::EntryPayload::Normal(batch) = &entry.payload {
+                for (slot, request) in batch.0.iter().enumerate() {
+                    let _answer = state.apply((entry.log_id.index, slot as u32), request);
+                }
+            }
+        }
+        state.rows().expect("rows")
+    }
+
+    /// Twelve apps written over and over, so that writes of one row coalesce.
+    fn entries(n: u64) -> Vec<crate::raft::types::Entry> {
+        (1..=n)
+            .map(|index| put_app(index, &format!("/sm/a{}", index % 12), index as u32 % 7))
+            .collect()
+    }
+
+    /// A store dropped (a clean shutdown) has written every applied row and its last-applied
+    /// id: the reopened store neither loses nor re-applies an entry.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_reopened_state_machine_has_every_applied_row_folded_or_journalled() {
+    async fn a_reopened_state_machine_holds_every_applied_row() {
         use openraft::storage::RaftStateMachine;
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let applies = super::state_machine::FOLD_EVERY as u64 * 2 + 5;
-        let expected = {
+        let entries = entries(150);
+        {
             let (_, mut sm) = open(dir.path()).expect("the store opens");
-            for index in 1..=applies {
-                // Twelve apps written over and over: folds keep only the newest image.
-                let id = format!("/journal/a{}", index % 12);
-                sm.apply(vec![put_app(index, &id, index as u32 % 7)])
-                    .await
-                    .expect("applied");
+            for chunk in entries.chunks(7) {
+                sm.apply(chunk.to_vec()).await.expect("applied");
             }
-            sm.subscribe_view().borrow().clone()
-        };
+        }
         let (_, mut reopened) = open(dir.path()).expect("the store reopens");
         let (applied, _) = reopened.applied_state().await.expect("applied state");
-        assert_eq!(applied.map(|id| id.index), Some(applies));
+        assert_eq!(applied.map(|id| id.index), Some(150));
         let view = reopened.subscribe_view().borrow().clone();
-        assert_eq!(
-            view.state.rows().expect("rows"),
-            expected.state.rows().expect("rows"),
-            "every row as it was before the restart"
-        );
+        assert_eq!(view.state.rows().expect("rows"), replayed(&entries));
         assert_eq!(view.state.apps().count(), 12);
+    }
+
+    /// After a crash the tables hold the state as of their own last-applied id, older than the
+    /// newest applied entry; openraft's start-up re-applies the rest from the log, up to the
+    /// committed id the log store kept.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_crashed_state_machine_is_completed_from_the_log_at_start_up() {
+        use openraft::storage::{RaftLogStorage, RaftLogStorageExt, RaftStateMachine};
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let entries = entries(120);
+        {
+            let (mut log, mut sm) = open(dir.path()).expect("the store opens");
+            // A real log starts at index 0 (the initial membership).
+            let first = openraft::Entry {
+                log_id: openraft::LogId::new(openraft::CommittedLeaderId::new(1, 1), 0),
+                payload: openraft::EntryPayload::Blank,
+            };
+            log.blocking_append([first].into_iter().chain(entries.clone()))
+                .await
+                .expect("appended");
+            sm.apply(entries[..80].to_vec()).await.expect("applied");
+            sm.flush().await.expect("flushed");
+            // The tables stop at 80; applies go on in memory up to 120.
+            sm.hold_writes();
+            sm.apply(entries[80..].to_vec()).await.expect("applied");
+            log.save_committed(Some(entries[119].log_id))
+                .await
+                .expect("committed saved");
+            // The committed id is written with the next append.
+            log.blocking_append(vec![put_app(121, "/sm/uncommitted", 1)])
+                .await
+                .expect("appended");
+            sm.crash();
+        }
+        let (mut log, mut sm) = open(dir.path()).expect("the store reopens");
+        let (applied, _) = sm.applied_state().await.expect("applied state");
+        assert_eq!(
+            applied.map(|id| id.index),
+            Some(80),
+            "the tables as flushed"
+        );
+        assert_eq!(
+            sm.subscribe_view().borrow().state.rows().expect("rows"),
+            replayed(&entries[..80])
+        );
+        openraft::storage::StorageHelper::new(&mut log, &mut sm)
+            .get_initial_state()
+            .await
+            .expect("the initial state");
+        let (applied, _) = sm.applied_state().await.expect("applied state");
+        assert_eq!(
+            applied.map(|id| id.index),
+            Some(120),
+            "re-applied to the committed id"
+        );
+        assert_eq!(
+            sm.subscribe_view().borrow().state.rows().expect("rows"),
+            replayed(&entries),
+            "every committed entry, and not the uncommitted one"
+        );
     }
 }

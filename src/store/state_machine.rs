@@ -1,16 +1,12 @@
 //! The state machine on redb (`state.redb`): applies committed entries to the in-memory
-//! [`State`], writes the rows they touched together with the last-applied log id in one durable
-//! transaction (so a restart neither replays nor loses an entry), and publishes the new state to
-//! readers and its events to subscribers.
+//! [`State`], publishes the new state to readers and its events to subscribers, and has the
+//! [`writer`](super::writer) write the rows they touched into the tables, together with the
+//! last-applied log id in the same transaction, off the apply path.
 //!
-//! The rows of one apply go to a journal (`sm_journal`, one record under the batch's last log
-//! index) rather than straight into their tables: an append at the end of one B-tree touches a
-//! page or two, where updating rows of random keys in their tables copies a page per row. Every
-//! [`FOLD_EVERY`] applies the latest image of each journalled row is folded into its table and the
-//! journal emptied, in one transaction that needs no fsync of its own: until the next durable
-//! apply commits, a crash rolls back to a journal that still holds those rows. Opening the store
-//! folds whatever journal it finds before loading the tables.
+//! Older data directories may hold a journal (`sm_journal`) of rows not yet in their tables:
+//! opening the store folds it in before loading the tables.
 
+use super::writer::{Flusher, RowKeys, Writer};
 use super::{SNAPSHOT_FILE, STATE_FILE, block, codec, redb_err};
 use crate::raft::TypeConfig;
 use crate::raft::types::{Entry, LogId, Snapshot, SnapshotMeta, StorageError, StoredMembership};
@@ -19,27 +15,24 @@ use openraft::storage::{RaftSnapshotBuilder, RaftStateMachine};
 use openraft::{EntryPayload, ErrorSubject, ErrorVerb, OptionalSend};
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::sync::{broadcast, watch};
 
-const META: TableDefinition<&str, &[u8]> = TableDefinition::new("sm_meta");
-/// Row images of applies not yet folded into their tables, keyed by the last log index of each.
+pub(super) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("sm_meta");
+/// Row images written by older versions before they folded them into their tables.
 const JOURNAL: TableDefinition<u64, &[u8]> = TableDefinition::new("sm_journal");
-/// Applies between folds of the journal into the tables: more spares more page copies of rows
-/// written again meanwhile, fewer keeps each fold (which holds up applies) short.
-pub(super) const FOLD_EVERY: usize = 64;
-const LAST_APPLIED_KEY: &str = "last_applied";
-const MEMBERSHIP_KEY: &str = "membership";
+pub(super) const LAST_APPLIED_KEY: &str = "last_applied";
+pub(super) const MEMBERSHIP_KEY: &str = "membership";
 /// redb's page cache for the state machine. Reads are served from the in-memory `State`; the
 /// cache only spares inserts re-reading B-tree pages, so it need not hold the whole file.
 const STATE_CACHE_BYTES: usize = 64 * 1024 * 1024;
 /// Events buffered for slow subscribers; one that falls further behind is told it lagged.
 const EVENT_BUFFER: usize = 8192;
 
-fn table(t: Table) -> TableDefinition<'static, &'static str, &'static [u8]> {
+pub(super) fn table(t: Table) -> TableDefinition<'static, &'static str, &'static [u8]> {
     TableDefinition::new(t.name())
 }
 
@@ -59,7 +52,7 @@ struct StoredSnapshot {
     data: Vec<u8>,
 }
 
-/// One journalled row image: its table, key, and value (`None`: the row was removed).
+/// One journalled row image (older versions): its table, key, and value (`None`: removed).
 type RowImage = (Table, String, Option<serde_bytes::ByteBuf>);
 
 pub struct StateMachineStore {
@@ -68,13 +61,15 @@ pub struct StateMachineStore {
     current: Arc<StateView>,
     view: watch::Sender<Arc<StateView>>,
     events: broadcast::Sender<Arc<AppliedEvent>>,
-    /// The latest image of every row in the journal, and how many applies wrote the journal.
-    unfolded: BTreeMap<(Table, String), Option<serde_bytes::ByteBuf>>,
-    journalled: usize,
+    writer: Writer,
 }
 
 fn sm_err(verb: ErrorVerb, e: impl std::error::Error + 'static) -> StorageError {
     redb_err(ErrorSubject::StateMachine, verb, e)
+}
+
+fn writer_err(e: String) -> StorageError {
+    sm_err(ErrorVerb::Write, std::io::Error::other(e))
 }
 
 impl StateMachineStore {
@@ -90,14 +85,15 @@ impl StateMachineStore {
         let current = Arc::new(current);
         let (view, _) = watch::channel(Arc::clone(&current));
         let (events, _) = broadcast::channel(EVENT_BUFFER);
+        let db = Arc::new(db);
+        let writer = Writer::start(Arc::clone(&db)).map_err(|e| sm_err(ErrorVerb::Write, e))?;
         Ok(StateMachineStore {
-            db: Arc::new(db),
+            db,
             dir: dir.to_path_buf(),
             current,
             view,
             events,
-            unfolded: BTreeMap::new(),
-            journalled: 0,
+            writer,
         })
     }
 
@@ -116,72 +112,21 @@ impl StateMachineStore {
         self.view.send_replace(Arc::clone(&self.current));
     }
 
-    /// Journals the rows `touched` as they are in `next`, with its last-applied log id and
-    /// membership, in one durable transaction; folds the journal when it is due.
-    fn persist(
-        &mut self,
-        next: &StateView,
-        touched: &BTreeSet<(Table, String)>,
-    ) -> Result<(), StorageError> {
-        let Some(applied_id) = next.applied else {
-            return Ok(());
-        };
-        let applied = codec::encode(&next.applied).map_err(|e| sm_err(ErrorVerb::Write, e))?;
-        let membership =
-            codec::encode(&next.membership).map_err(|e| sm_err(ErrorVerb::Write, e))?;
-        let mut images: Vec<RowImage> = Vec::with_capacity(touched.len());
-        for (t, key) in touched {
-            let row = next
-                .state
-                .row(*t, key)
-                .map_err(|e| sm_err(ErrorVerb::Write, e))?;
-            images.push((*t, key.clone(), row.map(serde_bytes::ByteBuf::from)));
-        }
-        let record = codec::encode(&images).map_err(|e| sm_err(ErrorVerb::Write, e))?;
-        block(|| -> Result<(), redb::Error> {
-            let mut txn = self.db.begin_write()?;
-            txn.set_durability(Durability::Immediate)?;
-            {
-                let mut journal = txn.open_table(JOURNAL)?;
-                journal.insert(applied_id.index, record.as_slice())?;
-                let mut meta = txn.open_table(META)?;
-                meta.insert(LAST_APPLIED_KEY, applied.as_slice())?;
-                meta.insert(MEMBERSHIP_KEY, membership.as_slice())?;
-            }
-            txn.commit()?;
-            Ok(())
-        })
-        .map_err(|e| sm_err(ErrorVerb::Write, e))?;
-        for (t, key, value) in images {
-            self.unfolded.insert((t, key), value);
-        }
-        self.journalled += 1;
-        if self.journalled >= FOLD_EVERY {
-            self.fold()?;
-        }
-        Ok(())
+    /// Waits until the tables hold everything applied so far.
+    pub(super) async fn flush(&self) -> Result<(), StorageError> {
+        self.writer.flush().await.map_err(writer_err)
     }
 
-    /// Writes the journalled rows into their tables and empties the journal. Not fsynced: the
-    /// next durable apply makes it durable, and a crash before that keeps the journal.
-    fn fold(&mut self) -> Result<(), StorageError> {
-        let unfolded = std::mem::take(&mut self.unfolded);
-        self.journalled = 0;
-        block(|| -> Result<(), redb::Error> {
-            let mut txn = self.db.begin_write()?;
-            txn.set_durability(Durability::None)?;
-            write_rows(
-                &txn,
-                unfolded
-                    .iter()
-                    .map(|((t, k), v)| (*t, k.as_str(), v.as_ref().map(|b| b.as_slice()))),
-            )?;
-            txn.delete_table(JOURNAL)?;
-            txn.open_table(JOURNAL)?;
-            txn.commit()?;
-            Ok(())
-        })
-        .map_err(|e| sm_err(ErrorVerb::Write, e))
+    /// Tests: stop writing the tables, so that they fall behind the applied state.
+    #[cfg(test)]
+    pub(super) fn hold_writes(&self) {
+        self.writer.hold(true);
+    }
+
+    /// Tests: drop the store like a crash, leaving unwritten whatever the writer still held.
+    #[cfg(test)]
+    pub(super) fn crash(self) {
+        self.writer.crash();
     }
 
     fn read_snapshot_file(&self) -> Result<Option<StoredSnapshot>, StorageError> {
@@ -310,7 +255,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         I::IntoIter: OptionalSend,
     {
         let mut next = StateView::clone(&self.current);
-        let mut touched = BTreeSet::new();
+        let mut touched = RowKeys::new();
         let mut events = Vec::new();
         let mut responses = Vec::new();
         for entry in entries {
@@ -341,8 +286,10 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         if responses.is_empty() {
             return Ok(responses);
         }
-        self.persist(&next, &touched)?;
         self.publish(next);
+        self.writer
+            .write(Arc::clone(&self.current), touched)
+            .map_err(writer_err)?;
         for event in events {
             // No subscriber is not an error: events are for whoever listens now.
             let _ = self.events.send(Arc::new(event));
@@ -354,6 +301,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         SnapshotBuilder {
             view: Arc::clone(&self.current),
             dir: self.dir.clone(),
+            writer: self.writer.flusher(),
         }
     }
 
@@ -374,6 +322,8 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
                 std::io::Error::other(e.to_string()),
             )
         };
+        // Nothing older may land in the tables after the snapshot's rows.
+        self.flush().await?;
         let rows: Vec<Row> = codec::decode(&data).map_err(|e| snap_err(&e))?;
         let state = State::from_rows(&rows).map_err(|e| snap_err(&e))?;
         let next = StateView {
@@ -406,8 +356,6 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
             Ok(())
         })
         .map_err(|e| sm_err(ErrorVerb::Write, e))?;
-        self.unfolded.clear();
-        self.journalled = 0;
         let stored = StoredSnapshot {
             meta: meta.clone(),
             data,
@@ -436,10 +384,13 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
 pub struct SnapshotBuilder {
     view: Arc<StateView>,
     dir: PathBuf,
+    writer: Flusher,
 }
 
 impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     async fn build_snapshot(&mut self) -> Result<Snapshot, StorageError> {
+        // openraft purges the log behind a snapshot: the tables must not need those entries.
+        self.writer.flush().await.map_err(writer_err)?;
         let view = Arc::clone(&self.view);
         let dir = self.dir.clone();
         let stored =
