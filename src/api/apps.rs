@@ -239,7 +239,7 @@ fn expect_app(outcome: Outcome) -> Result<Written, ApiError> {
 /// A fresh deployment for a change; `force` cancels the deployments that hold its apps.
 pub fn deploy(force: bool) -> Deploy {
     Deploy {
-        id: DeploymentId(uuid::Uuid::new_v4().to_string()),
+        id: DeploymentId(uuid::Uuid::new_v4().to_string().into()),
         force,
     }
 }
@@ -433,7 +433,7 @@ pub fn instances_of_tasks(
     task_ids
         .iter()
         .map(|raw| {
-            let task = TaskId(raw.clone());
+            let task = TaskId(raw.clone().into());
             task.instance()
                 .and_then(|(id, _)| state.instance(&id))
                 .filter(|i| i.task_id() == task && app.is_none_or(|a| *a == i.app))

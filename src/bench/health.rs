@@ -198,7 +198,7 @@ async fn measure(
         })
     };
     for n in 0..tasks {
-        let instance = InstanceId(format!("bench.instance-{n:06}"));
+        let instance = InstanceId(format!("bench.instance-{n:06}").into());
         let mut check = template.clone();
         check.path = Some(format!("/health/{instance}"));
         let server = servers[n % servers.len()];

@@ -180,7 +180,7 @@ impl From<&crate::state::ids::FrameworkId> for FrameworkId {
 
 impl From<&FrameworkId> for crate::state::ids::FrameworkId {
     fn from(id: &FrameworkId) -> crate::state::ids::FrameworkId {
-        crate::state::ids::FrameworkId(id.value.clone())
+        crate::state::ids::FrameworkId(id.value.clone().into())
     }
 }
 
@@ -192,7 +192,7 @@ impl From<&crate::state::ids::AgentId> for AgentId {
 
 impl From<&AgentId> for crate::state::ids::AgentId {
     fn from(id: &AgentId) -> crate::state::ids::AgentId {
-        crate::state::ids::AgentId(id.value.clone())
+        crate::state::ids::AgentId(id.value.clone().into())
     }
 }
 
@@ -204,7 +204,7 @@ impl From<&crate::state::ids::TaskId> for TaskId {
 
 impl From<&TaskId> for crate::state::ids::TaskId {
     fn from(id: &TaskId) -> crate::state::ids::TaskId {
-        crate::state::ids::TaskId(id.value.clone())
+        crate::state::ids::TaskId(id.value.clone().into())
     }
 }
 

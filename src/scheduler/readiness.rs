@@ -309,7 +309,7 @@ mod tests {
         );
         let report = StatusReport {
             status_uuid: Some("u".into()),
-            ..StatusReport::fixture(TaskId(format!("{id}._app.1")), Condition::Running)
+            ..StatusReport::fixture(TaskId(format!("{id}._app.1").into()), Condition::Running)
         };
         apply(state, index, Command::RecordStatus { report });
         id
@@ -440,7 +440,7 @@ mod tests {
                     expected_revision: None,
                     mode: PutMode::Create,
                     deploy: Deploy {
-                        id: DeploymentId(format!("d{n}")),
+                        id: DeploymentId(format!("d{n}").into()),
                         force: false,
                     },
                 },

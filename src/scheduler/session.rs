@@ -189,7 +189,7 @@ impl Session {
     }
 
     async fn store_framework_id(&self) -> Result<(), SessionError> {
-        let assigned = FrameworkId(self.subscription.framework_id.value.clone());
+        let assigned = FrameworkId(self.subscription.framework_id.value.clone().into());
         let stored = self.api.local_view().state.settings().framework_id.clone();
         if stored.as_ref() == Some(&assigned) {
             return Ok(());
@@ -211,7 +211,7 @@ impl Session {
                 tracing::info!(framework_id = %assigned, "framework id stored");
                 Ok(())
             }
-            Err(e) => Err(SessionError::FrameworkId(assigned.0, e)),
+            Err(e) => Err(SessionError::FrameworkId(assigned.0.to_string(), e)),
         }
     }
 
@@ -397,7 +397,7 @@ impl Session {
                 app_version: record.version,
                 goal: Goal::Running,
                 observed: None,
-                agent: Some(AgentId(offer.agent_id.value.clone())),
+                agent: Some(AgentId(offer.agent_id.value.clone().into())),
                 hostname: Some(offer.hostname.clone()),
                 agent_attributes: attributes(offer),
                 region: offer
@@ -487,11 +487,11 @@ impl Session {
         self.killed.retain(|id, _| state.instance(id).is_some());
         for instance in due {
             let kill = CallBody::Kill(Kill {
-                task_id: crate::mesos::TaskId::new(instance.task_id().0),
+                task_id: crate::mesos::TaskId::new(instance.task_id().0.to_string()),
                 agent_id: instance
                     .agent
                     .as_ref()
-                    .map(|a| crate::mesos::AgentId::new(a.0.clone())),
+                    .map(|a| crate::mesos::AgentId::new(a.0.to_string())),
                 kill_policy: None,
             });
             self.call(kill).await?;
@@ -560,7 +560,7 @@ pub(super) async fn forget_framework(api: &Api, id: FrameworkId) -> Result<(), S
             tracing::warn!(framework_id = %id, "framework torn down and forgotten");
             Ok(())
         }
-        Err(e) => Err(SessionError::FrameworkId(id.0, e)),
+        Err(e) => Err(SessionError::FrameworkId(id.0.to_string(), e)),
     }
 }
 
@@ -575,19 +575,22 @@ fn attributes(offer: &Offer) -> BTreeMap<String, String> {
 
 fn reconcile_task(instance: &Instance) -> ReconcileTask {
     ReconcileTask {
-        task_id: crate::mesos::TaskId::new(instance.task_id().0),
+        task_id: crate::mesos::TaskId::new(instance.task_id().0.to_string()),
         agent_id: instance
             .agent
             .as_ref()
-            .map(|a| crate::mesos::AgentId::new(a.0.clone())),
+            .map(|a| crate::mesos::AgentId::new(a.0.to_string())),
     }
 }
 
 /// A Mesos status as the state records it.
 fn report(status: &TaskStatus) -> StatusReport {
     StatusReport {
-        task_id: TaskId(status.task_id.value.clone()),
-        agent: status.agent_id.as_ref().map(|a| AgentId(a.value.clone())),
+        task_id: TaskId(status.task_id.value.clone().into()),
+        agent: status
+            .agent_id
+            .as_ref()
+            .map(|a| AgentId(a.value.clone().into())),
         condition: crate::mesos::condition(status.state),
         status_uuid: status.uuid.as_ref().map(|u| u.to_base64()),
         message: status.message.clone(),

@@ -24,7 +24,7 @@ pub fn task_info(
     let app = &placed.app;
     let mut task = TaskInfo::command(
         app.id.to_string(),
-        TaskId::new(instance.task_id().0),
+        TaskId::new(instance.task_id().0.to_string()),
         agent.clone(),
         placed.resources.clone(),
         command(app, app_version, &placed.host_ports, hostname),

@@ -296,11 +296,14 @@ impl State {
         applied
             .touched
             .push((Table::AppVersions, version_key(id, version)));
-        let versions = self.app_versions(id);
-        for old in versions
-            .iter()
-            .take(versions.len().saturating_sub(MAX_APP_VERSIONS))
-        {
+        let beyond: Vec<Timestamp> = self
+            .app_versions
+            .range((id.clone(), Timestamp(i64::MIN))..=(id.clone(), Timestamp(i64::MAX)))
+            .rev()
+            .skip(MAX_APP_VERSIONS)
+            .map(|((_, v), _)| *v)
+            .collect();
+        for old in &beyond {
             self.app_versions.remove(&(id.clone(), *old));
             applied
                 .touched
@@ -420,7 +423,7 @@ impl State {
         self.insert_instance(record.clone());
         applied
             .touched
-            .push((Table::Instances, record.id.0.clone()));
+            .push((Table::Instances, record.id.0.to_string()));
         let id = record.id.clone();
         applied.events.push(Event::InstanceChanged {
             instance: Box::new(record),
@@ -472,7 +475,7 @@ impl State {
         }
         if report.condition.is_terminal() {
             let app = instance.app.clone();
-            let mut last = instance.clone();
+            let mut last = Instance::clone(instance);
             last.observed = Some(ObservedStatus {
                 condition: report.condition,
                 task_id: report.task_id.clone(),
@@ -484,10 +487,10 @@ impl State {
                 updated_at: time,
             });
             if report.condition.is_failure() {
-                self.record_failure(time, instance.clone(), report, applied);
+                self.record_failure(time, Instance::clone(instance), report, applied);
             }
             self.remove_instance(&id);
-            applied.touched.push((Table::Instances, id.0.clone()));
+            applied.touched.push((Table::Instances, id.0.to_string()));
             applied.events.push(Event::InstanceExpunged {
                 id: id.clone(),
                 app,
@@ -569,12 +572,12 @@ impl State {
 
     fn forget_framework(&mut self, id: &FrameworkId, applied: &mut Applied) -> Response {
         self.check_framework(id)?;
-        let gone: Vec<Instance> = self.instances.values().cloned().collect();
+        let gone: Vec<Instance> = self.instances().cloned().collect();
         for instance in &gone {
             self.remove_instance(&instance.id);
             applied
                 .touched
-                .push((Table::Instances, instance.id.0.clone()));
+                .push((Table::Instances, instance.id.0.to_string()));
             applied.events.push(Event::InstanceExpunged {
                 id: instance.id.clone(),
                 app: instance.app.clone(),
@@ -602,13 +605,13 @@ impl State {
         applied: &mut Applied,
         change: impl FnOnce(&mut Instance),
     ) {
-        let Some(instance) = self.instances.get_mut(id) else {
+        let Some(instance) = self.instance_mut(id) else {
             return;
         };
         change(instance);
         instance.revision += 1;
         let record = instance.clone();
-        applied.touched.push((Table::Instances, id.0.clone()));
+        applied.touched.push((Table::Instances, id.0.to_string()));
         applied.events.push(Event::InstanceChanged {
             instance: Box::new(record),
         });

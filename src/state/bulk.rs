@@ -148,7 +148,7 @@ mod tests {
         else {
             panic!("unexpected {response:?}");
         };
-        assert_eq!(deployment.0, "d1");
+        assert_eq!(deployment.0, "d1".into());
         assert_eq!(apps.len(), 2);
         assert_eq!(version, Timestamp(2_000));
         let d = state.deployment(&deployment).expect("one deployment");
@@ -199,7 +199,7 @@ mod tests {
             let err = response.expect_err(why);
             match &err {
                 Rejection::AppLocked { deployments, .. } => {
-                    assert_eq!(deployments[0].0, "d0")
+                    assert_eq!(deployments[0].0, "d0".into())
                 }
                 Rejection::Invalid(message) => assert!(message.contains(why), "{message}"),
                 other => panic!("{why}: {other:?}"),

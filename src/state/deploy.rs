@@ -81,7 +81,7 @@ impl State {
 
     pub(super) fn cancel_deployment(&mut self, id: &DeploymentId, applied: &mut Applied) {
         if let Some(deployment) = self.remove_deployment(id) {
-            applied.touched.push((Table::Deployments, id.0.clone()));
+            applied.touched.push((Table::Deployments, id.0.to_string()));
             let group = deployment
                 .group
                 .as_ref()
@@ -134,7 +134,7 @@ impl State {
         }
         applied
             .touched
-            .push((Table::Deployments, deployment.id.0.clone()));
+            .push((Table::Deployments, deployment.id.0.to_string()));
         applied.events.push(Event::DeploymentStarted {
             deployment: Box::new(deployment.clone()),
         });
@@ -160,7 +160,7 @@ impl State {
         deployment.current_step += 1;
         deployment.revision += 1;
         let snapshot = Box::new(deployment.clone());
-        applied.touched.push((Table::Deployments, id.0.clone()));
+        applied.touched.push((Table::Deployments, id.0.to_string()));
         applied.events.push(Event::DeploymentStepSucceeded {
             deployment: snapshot.clone(),
             step,
@@ -348,7 +348,7 @@ impl State {
                 self.change_instance(id, applied, |i| i.goal = Goal::Decommissioned);
             }
             if let Some(instance) = self.instances.get(id) {
-                killed.push(instance.clone());
+                killed.push(Instance::clone(instance));
             }
         }
         let scaled = scale.map(|deploy| {

@@ -159,7 +159,7 @@ impl State {
         let previous = previous.cloned();
         let before = instance_health(instance, count);
         let id = update.instance.clone();
-        let Some(instance) = self.instances.get_mut(&id) else {
+        let Some(instance) = self.instance_mut(&id) else {
             return false;
         };
         instance
@@ -168,7 +168,7 @@ impl State {
         instance.revision += 1;
         let after = instance_health(instance, count);
         let snapshot = instance.clone();
-        applied.touched.push((Table::Instances, id.0.clone()));
+        applied.touched.push((Table::Instances, id.0.to_string()));
         // A refreshed `lastSuccess` is no news: it would only crowd the event history.
         let news = previous.as_ref().is_none_or(|p| {
             p.alive != update.result.alive
@@ -211,10 +211,10 @@ impl State {
                 .instances
                 .get(&id)
                 .is_some_and(|i| i.check_result.as_ref() != Some(check));
-            if changed && let Some(instance) = self.instances.get_mut(&id) {
+            if changed && let Some(instance) = self.instance_mut(&id) {
                 instance.check_result = Some(check.clone());
                 instance.revision += 1;
-                applied.touched.push((Table::Instances, id.0.clone()));
+                applied.touched.push((Table::Instances, id.0.to_string()));
             }
         }
         let Some(healthy) = report.healthy else {
@@ -256,7 +256,7 @@ impl State {
         reason: &str,
         applied: &mut Applied,
     ) -> Response {
-        let Some(instance) = self.instances.get(id).cloned() else {
+        let Some(instance) = self.instance(id).cloned() else {
             return Ok(Outcome::UnhealthyKilled { killed: false });
         };
         if instance.task_id() != *task || instance.goal != Goal::Running {

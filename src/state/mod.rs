@@ -51,7 +51,7 @@ pub struct State {
     groups: OrdMap<PathId, GroupRecord>,
     /// Each group's versions, the newest `group::MAX_GROUP_VERSIONS`.
     group_versions: OrdMap<(PathId, Timestamp), group::GroupVersion>,
-    instances: OrdMap<InstanceId, Instance>,
+    instances: OrdMap<InstanceId, Arc<Instance>>,
     /// The instances of each app: an index over `instances`, kept by `insert_instance` and
     /// `remove_instance` (never persisted; rebuilt as rows load).
     app_instances: OrdSet<(PathId, InstanceId)>,
@@ -128,29 +128,35 @@ impl State {
     }
 
     pub fn instances(&self) -> impl Iterator<Item = &Instance> {
-        self.instances.values()
+        self.instances.values().map(|i| &**i)
     }
 
     pub fn instance(&self, id: &InstanceId) -> Option<&Instance> {
-        self.instances.get(id)
+        self.instances.get(id).map(|i| &**i)
+    }
+
+    /// One instance to change: copied first if a reader still shares it.
+    fn instance_mut(&mut self, id: &InstanceId) -> Option<&mut Instance> {
+        self.instances.get_mut(id).map(Arc::make_mut)
     }
 
     /// The instances of one app, in id order.
     pub fn instances_of<'a>(&'a self, app: &'a PathId) -> impl Iterator<Item = &'a Instance> {
-        let from = (app.clone(), InstanceId(String::new()));
+        let from = (app.clone(), InstanceId(String::new().into()));
         self.app_instances
             .range(from..)
             .take_while(move |(a, _)| a == app)
-            .filter_map(|(_, id)| self.instances.get(id))
+            .filter_map(|(_, id)| self.instances.get(id).map(|i| &**i))
     }
 
     fn insert_instance(&mut self, instance: Instance) {
         self.app_instances
             .insert((instance.app.clone(), instance.id.clone()));
-        self.instances.insert(instance.id.clone(), instance);
+        self.instances
+            .insert(instance.id.clone(), Arc::new(instance));
     }
 
-    fn remove_instance(&mut self, id: &InstanceId) -> Option<Instance> {
+    fn remove_instance(&mut self, id: &InstanceId) -> Option<Arc<Instance>> {
         let removed = self.instances.remove(id)?;
         self.app_instances
             .remove(&(removed.app.clone(), id.clone()));
@@ -167,7 +173,7 @@ impl State {
 
     /// The deployments that affect `app`, in id order.
     pub fn deployments_of<'a>(&'a self, app: &'a PathId) -> impl Iterator<Item = &'a Deployment> {
-        let from = (app.clone(), DeploymentId(String::new()));
+        let from = (app.clone(), DeploymentId(String::new().into()));
         self.app_deployments
             .range(from..)
             .take_while(move |(a, _)| a == app)
@@ -248,14 +254,16 @@ impl State {
     ) {
         self.requests.insert(key.clone(), (position, response));
         self.request_order.insert(position, key.clone());
-        applied.touched.push((Table::Requests, key.0));
+        applied.touched.push((Table::Requests, key.0.to_string()));
         while self.request_order.len() > MAX_REMEMBERED_REQUESTS {
             let Some((oldest, old_key)) = self.request_order.get_min().cloned() else {
                 break;
             };
             self.request_order.remove(&oldest);
             self.requests.remove(&old_key);
-            applied.touched.push((Table::Requests, old_key.0));
+            applied
+                .touched
+                .push((Table::Requests, old_key.0.to_string()));
         }
     }
 }

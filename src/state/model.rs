@@ -209,7 +209,7 @@ pub struct Instance {
 impl Instance {
     /// The id of the instance's current Mesos task.
     pub fn task_id(&self) -> TaskId {
-        TaskId(format!("{}._app.{}", self.id, self.incarnation))
+        TaskId(format!("{}._app.{}", self.id, self.incarnation).into())
     }
 
     /// The instance's condition: the last observed one, or `Provisioned` before any.
@@ -271,7 +271,7 @@ impl StatusReport {
 impl InstanceId {
     /// A fresh instance id of an app, Marathon 1.5+ style: `<app path, / as _>.instance-<uuid>`.
     pub fn for_app(app: &PathId, uuid: uuid::Uuid) -> InstanceId {
-        InstanceId(format!("{}.instance-{uuid}", app.safe_name()))
+        InstanceId(format!("{}.instance-{uuid}", app.safe_name()).into())
     }
 }
 
@@ -279,7 +279,7 @@ impl TaskId {
     /// The instance a task id belongs to (`<instance>._app.<n>` → `<instance>`, `n`).
     pub fn instance(&self) -> Option<(InstanceId, u32)> {
         let (instance, n) = self.0.rsplit_once("._app.")?;
-        Some((InstanceId(instance.to_string()), n.parse().ok()?))
+        Some((InstanceId(instance.to_string().into()), n.parse().ok()?))
     }
 }
 

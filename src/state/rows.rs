@@ -165,28 +165,28 @@ impl State {
                 .map(|v| encode(table, key, v)),
             Table::Instances => self
                 .instances
-                .get(&InstanceId(key.to_string()))
+                .get(&InstanceId(key.to_string().into()))
                 .map(|v| encode(table, key, v)),
             Table::Deployments => self
                 .deployments
-                .get(&DeploymentId(key.to_string()))
+                .get(&DeploymentId(key.to_string().into()))
                 .map(|v| encode(table, key, v)),
             Table::Jobs => self
                 .jobs
-                .get(&JobId(key.to_string()))
+                .get(&JobId(key.to_string().into()))
                 .map(|v| encode(table, key, v)),
             Table::JobRuns => self
                 .job_runs
-                .get(&JobRunId(key.to_string()))
+                .get(&JobRunId(key.to_string().into()))
                 .map(|v| encode(table, key, v)),
             Table::Reservations => self
                 .reservations
-                .get(&ReservationId(key.to_string()))
+                .get(&ReservationId(key.to_string().into()))
                 .map(|v| encode(table, key, v)),
             Table::Settings => Some(encode(table, key, &self.settings)),
             Table::Requests => self
                 .requests
-                .get(&RequestId(key.to_string()))
+                .get(&RequestId(key.to_string().into()))
                 .map(|v| encode(table, key, v)),
             Table::AppFailures => self
                 .app_failures
@@ -239,7 +239,7 @@ impl State {
             }
             Table::Deployments => {
                 let deployment: super::model::Deployment = decode(table, key, bytes)?;
-                if deployment.id.0 != key {
+                if deployment.id.0 != key.into() {
                     return Err(bad_key(table, key));
                 }
                 self.insert_deployment(Arc::new(deployment));
@@ -289,22 +289,30 @@ impl State {
         keys.extend(
             self.instances
                 .keys()
-                .map(|k| (Table::Instances, k.0.clone())),
+                .map(|k| (Table::Instances, k.0.to_string())),
         );
         keys.extend(
             self.deployments
                 .keys()
-                .map(|k| (Table::Deployments, k.0.clone())),
+                .map(|k| (Table::Deployments, k.0.to_string())),
         );
-        keys.extend(self.jobs.keys().map(|k| (Table::Jobs, k.0.clone())));
-        keys.extend(self.job_runs.keys().map(|k| (Table::JobRuns, k.0.clone())));
+        keys.extend(self.jobs.keys().map(|k| (Table::Jobs, k.0.to_string())));
+        keys.extend(
+            self.job_runs
+                .keys()
+                .map(|k| (Table::JobRuns, k.0.to_string())),
+        );
         keys.extend(
             self.reservations
                 .keys()
-                .map(|k| (Table::Reservations, k.0.clone())),
+                .map(|k| (Table::Reservations, k.0.to_string())),
         );
         keys.push((Table::Settings, String::new()));
-        keys.extend(self.requests.keys().map(|k| (Table::Requests, k.0.clone())));
+        keys.extend(
+            self.requests
+                .keys()
+                .map(|k| (Table::Requests, k.0.to_string())),
+        );
         keys.extend(
             self.app_failures
                 .keys()

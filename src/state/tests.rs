@@ -39,7 +39,7 @@ impl Log {
             expected_revision: None,
             mode: PutMode::Create,
             deploy: super::Deploy {
-                id: super::ids::DeploymentId(format!("create-{id}")),
+                id: super::ids::DeploymentId(format!("create-{id}").into()),
                 force: true,
             },
         })
@@ -85,7 +85,7 @@ fn a_provisioned_instance_is_written_ahead_with_its_task_id_and_no_status() {
     assert_eq!(instance.revision, 1);
     assert_eq!(instance.provisioned_at, Timestamp(1_000 + log.index as i64));
     assert!(id.as_str().starts_with("web.instance-"), "{id}");
-    assert_eq!(instance.task_id().0, format!("{id}._app.1"));
+    assert_eq!(instance.task_id().0, format!("{id}._app.1").into());
     assert_eq!(instance.task_id().instance(), Some((id.clone(), 1)));
 }
 
@@ -211,7 +211,7 @@ fn a_status_of_an_older_incarnation_or_a_foreign_task_is_ignored() {
     let mut log = Log::new();
     log.create_app("/web", 1);
     let id = log.provision("/web");
-    let old = TaskId(format!("{id}._app.0"));
+    let old = TaskId(format!("{id}._app.0").into());
     assert_eq!(
         log.status(&old, Condition::Failed, Some("x")),
         StatusEffect::Stale
@@ -364,7 +364,7 @@ fn a_restart_is_a_new_version_of_the_same_definition_with_a_rolling_restart() {
         panic!("restart refused");
     };
     assert!(!created);
-    assert_eq!(deployment.0, "restart-web");
+    assert_eq!(deployment.0, "restart-web".into());
     assert_eq!(app.spec, before.spec, "the definition is unchanged");
     assert_eq!(app.revision, before.revision + 1);
     assert!(app.version > before.version);
@@ -390,7 +390,7 @@ fn a_restart_is_a_new_version_of_the_same_definition_with_a_rolling_restart() {
 }
 
 fn before_deployment(app: &str) -> super::ids::DeploymentId {
-    super::ids::DeploymentId(format!("create-{app}"))
+    super::ids::DeploymentId(format!("create-{app}").into())
 }
 
 #[test]

@@ -85,9 +85,9 @@ impl State {
         }
         if expunge {
             let app = instance.app.clone();
-            let last = Box::new(instance.clone());
+            let last = Box::new(Instance::clone(instance));
             self.remove_instance(id);
-            applied.touched.push((Table::Instances, id.0.clone()));
+            applied.touched.push((Table::Instances, id.0.to_string()));
             applied.events.push(Event::InstanceExpunged {
                 id: id.clone(),
                 app,
@@ -136,7 +136,7 @@ mod tests {
         }
 
         fn status(&mut self, time: i64, id: &InstanceId, condition: Condition) -> Response {
-            let report = StatusReport::fixture(TaskId(format!("{id}._app.1")), condition);
+            let report = StatusReport::fixture(TaskId(format!("{id}._app.1").into()), condition);
             self.apply(time, Command::RecordStatus { report })
         }
     }

@@ -84,7 +84,7 @@ mod tests {
             expected_revision: None,
             mode: PutMode::Upsert,
             deploy: Deploy {
-                id: DeploymentId(format!("d{index}")),
+                id: DeploymentId(format!("d{index}").into()),
                 force: true,
             },
         };

@@ -54,7 +54,7 @@ fn to_proto(record: &AppRecord, state: &State) -> App {
 
 fn written_proto(written: &apps::Written, state: &State) -> App {
     App {
-        deployment_id: written.deployment.0.clone(),
+        deployment_id: written.deployment.0.to_string(),
         ..to_proto(&written.app, state)
     }
 }
@@ -63,7 +63,7 @@ fn task_proto(instance: &Instance) -> Task {
     let time =
         |t: Option<crate::state::time::Timestamp>| t.map(|t| t.to_string()).unwrap_or_default();
     Task {
-        id: instance.task_id().0,
+        id: instance.task_id().0.to_string(),
         app_id: instance.app.to_string(),
         task_json: apps::task_json(instance).to_string(),
         health_check_results: instance
@@ -84,7 +84,7 @@ fn task_proto(instance: &Instance) -> Task {
 }
 
 fn request_id(raw: &str) -> Option<RequestId> {
-    (!raw.is_empty()).then(|| RequestId(raw.to_string()))
+    (!raw.is_empty()).then(|| RequestId(raw.to_string().into()))
 }
 
 fn revision(raw: u64) -> Option<u64> {
@@ -236,7 +236,7 @@ impl AppService for AppApi {
                 Ok(DeleteAppReply {
                     id: id.to_string(),
                     revision: deleted.revision,
-                    deployment_id: deleted.deployment.0,
+                    deployment_id: deleted.deployment.0.to_string(),
                 })
             }
         )
@@ -358,7 +358,7 @@ impl AppService for AppApi {
                         version,
                     } => KillTasksReply {
                         killed: Vec::new(),
-                        deployment_id: deployment.0,
+                        deployment_id: deployment.0.to_string(),
                         version: version.to_string(),
                     },
                 })
@@ -377,7 +377,7 @@ impl AppService for AppApi {
                 .state
                 .deployments()
                 .map(|d| Deployment {
-                    id: d.id.0.clone(),
+                    id: d.id.0.to_string(),
                     deployment_json: deployment_json(d, &view.state).to_string(),
                 })
                 .collect();
@@ -401,14 +401,14 @@ impl AppService for AppApi {
             request,
             cancel_deployment,
             |m: CancelDeploymentRequest| async move {
-                let id = DeploymentId(m.id);
+                let id = DeploymentId(m.id.into());
                 Ok(match deployments::cancel(self.api(), id, m.force).await? {
                     Cancelled::Stopped => CancelDeploymentReply::default(),
                     Cancelled::RolledBack {
                         deployment,
                         version,
                     } => CancelDeploymentReply {
-                        rollback_deployment_id: deployment.0,
+                        rollback_deployment_id: deployment.0.to_string(),
                         version: version.to_string(),
                     },
                 })

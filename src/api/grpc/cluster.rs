@@ -59,7 +59,7 @@ fn status_reply(l: &Leadership, commit_index: u64, settings: &ClusterSettings) -
         framework_id: settings
             .framework_id
             .as_ref()
-            .map_or(String::new(), |id| id.0.clone()),
+            .map_or(String::new(), |id| id.0.to_string()),
         framework_teardown_requested: settings.teardown_requested,
         node_id: l.id,
         role: role(l.role) as i32,
@@ -186,7 +186,7 @@ impl ClusterService for ClusterApi {
         request: Request<TeardownFrameworkRequest>,
     ) -> Result<Response<TeardownFrameworkReply>, Status> {
         leader_only!(self, request, teardown_framework);
-        let id = FrameworkId(request.into_inner().framework_id);
+        let id = FrameworkId(request.into_inner().framework_id.into());
         self.router
             .api
             .propose(

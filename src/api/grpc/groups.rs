@@ -44,7 +44,7 @@ fn options(force: bool, dry_run: bool, request_id: &str) -> WriteOptions {
     WriteOptions {
         force,
         dry_run,
-        request_id: (!request_id.is_empty()).then(|| RequestId(request_id.to_string())),
+        request_id: (!request_id.is_empty()).then(|| RequestId(request_id.to_string().into())),
     }
 }
 
@@ -56,7 +56,7 @@ fn reply(write: GroupWrite) -> GroupWriteReply {
             version,
         } => GroupWriteReply {
             id: id.to_string(),
-            deployment_id: deployment.0,
+            deployment_id: deployment.0.to_string(),
             version: version.to_string(),
             steps_json: String::new(),
         },

@@ -156,7 +156,7 @@ fn created(id: &PathId, deployment: &DeploymentId, doc: Value) -> Response {
         StatusCode::CREATED,
         [
             (header::LOCATION, location),
-            (DEPLOYMENT_HEADER, deployment.0.clone()),
+            (DEPLOYMENT_HEADER, deployment.0.to_string()),
         ],
         Json(doc),
     )
@@ -167,7 +167,7 @@ fn created(id: &PathId, deployment: &DeploymentId, doc: Value) -> Response {
 /// `{deploymentId, version}`.
 pub fn deployed(deployment: &DeploymentId, version: Timestamp) -> Response {
     let body = json!({ "deploymentId": deployment.0, "version": version.to_string() });
-    ([(DEPLOYMENT_HEADER, deployment.0.clone())], Json(body)).into_response()
+    ([(DEPLOYMENT_HEADER, deployment.0.to_string())], Json(body)).into_response()
 }
 
 const DEPLOYMENT_HEADER: header::HeaderName =

@@ -35,7 +35,7 @@ pub async fn cancel(
     uri: Uri,
 ) -> Result<Response, ApiError> {
     let force = flag(&params(&uri), "force")?;
-    let cancelled = deployments::cancel(&rest.api, DeploymentId(id), force).await?;
+    let cancelled = deployments::cancel(&rest.api, DeploymentId(id.into()), force).await?;
     Ok(match cancelled {
         Cancelled::Stopped => StatusCode::ACCEPTED.into_response(),
         Cancelled::RolledBack {

@@ -91,5 +91,5 @@ pub fn request_id(headers: &HeaderMap) -> Option<RequestId> {
     headers
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())
-        .map(|v| RequestId(v.to_string()))
+        .map(|v| RequestId(v.to_string().into()))
 }

@@ -17,7 +17,7 @@ use tokio::net::TcpListener;
 
 fn key(n: u32) -> TargetKey {
     TargetKey {
-        instance: InstanceId(format!("app.instance-{n}")),
+        instance: InstanceId(format!("app.instance-{n}").into()),
         check_index: 0,
     }
 }

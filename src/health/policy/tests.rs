@@ -11,7 +11,7 @@ fn secs(n: u64) -> Duration {
 
 fn key(n: u32) -> TargetKey {
     TargetKey {
-        instance: InstanceId(format!("app.instance-{n}")),
+        instance: InstanceId(format!("app.instance-{n}").into()),
         check_index: 0,
     }
 }

@@ -41,7 +41,7 @@ impl World {
     fn put(&mut self, json: &str) -> DeploymentId {
         let app = parse_app(json.as_bytes(), AppInput::Create).expect("valid app");
         let deploy = Deploy {
-            id: DeploymentId(format!("d{}", self.index + 1)),
+            id: DeploymentId(format!("d{}", self.index + 1).into()),
             force: true,
         };
         let id = deploy.id.clone();
@@ -75,7 +75,7 @@ impl World {
     }
 
     fn status(&mut self, id: &InstanceId, condition: Condition) {
-        let task = TaskId(format!("{id}._app.1"));
+        let task = TaskId(format!("{id}._app.1").into());
         self.apply(Command::RecordStatus {
             report: StatusReport {
                 status_uuid: Some(uuid::Uuid::new_v4().to_string()),
@@ -369,7 +369,10 @@ fn an_unreachable_instance_is_replaced_after_inactive_after_and_expunged_after_e
     assert_eq!(w.condition(&lost), Some(Condition::UnreachableInactive));
     // Mesos saying "unreachable" again keeps it inactive, and its clock running.
     w.apply(Command::RecordStatus {
-        report: StatusReport::fixture(TaskId(format!("{lost}._app.1")), Condition::Unreachable),
+        report: StatusReport::fixture(
+            TaskId(format!("{lost}._app.1").into()),
+            Condition::Unreachable,
+        ),
     });
     assert_eq!(w.condition(&lost), Some(Condition::UnreachableInactive));
     let d = decide(&w.state, w.now());

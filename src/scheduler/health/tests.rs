@@ -34,7 +34,7 @@ impl World {
             expected_revision: None,
             mode: PutMode::Upsert,
             deploy: Deploy {
-                id: DeploymentId(format!("d{}", self.index)),
+                id: DeploymentId(format!("d{}", self.index).into()),
                 force: true,
             },
         });
@@ -55,7 +55,7 @@ impl World {
         self.apply(Command::RecordStatus {
             report: StatusReport {
                 status_uuid: Some(uuid::Uuid::new_v4().to_string()),
-                ..StatusReport::fixture(TaskId(format!("{id}._app.1")), condition)
+                ..StatusReport::fixture(TaskId(format!("{id}._app.1").into()), condition)
             },
         });
         id
@@ -93,7 +93,7 @@ fn running_instances_of_apps_with_leader_checks_are_targets_with_resolved_ports(
     );
     assert_eq!(http.limits.grace, Duration::from_secs(9));
     assert_eq!(http.limits.max_consecutive_failures, 2);
-    assert_eq!(http.task, TaskId(format!("{web}._app.1")));
+    assert_eq!(http.task, TaskId(format!("{web}._app.1").into()));
     let started = w
         .state
         .instance(&web)
@@ -114,7 +114,7 @@ fn decommissioned_instances_are_not_checked_and_committed_health_is_carried() {
     w.apply(Command::RecordHealth {
         updates: vec![HealthUpdate {
             instance: a.clone(),
-            task: TaskId(format!("{a}._app.1")),
+            task: TaskId(format!("{a}._app.1").into()),
             check_index: 0,
             result: result.clone(),
         }],

@@ -41,7 +41,7 @@ impl Log {
 
     fn deploy(&self, force: bool) -> Deploy {
         Deploy {
-            id: DeploymentId(format!("d{}", self.index + 1)),
+            id: DeploymentId(format!("d{}", self.index + 1).into()),
             force,
         }
     }

@@ -188,11 +188,13 @@ impl State {
             applied
                 .touched
                 .push((Table::GroupVersions, version_key(&top, v)));
-            let versions = self.group_versions(&top);
-            for old in versions
-                .iter()
-                .take(versions.len().saturating_sub(MAX_GROUP_VERSIONS))
-            {
+            let beyond: Vec<Timestamp> = self
+                .versions_of(&top)
+                .rev()
+                .skip(MAX_GROUP_VERSIONS)
+                .map(|(v, _)| v)
+                .collect();
+            for old in &beyond {
                 self.group_versions.remove(&(top.clone(), *old));
                 applied
                     .touched

@@ -47,7 +47,7 @@ impl Log {
             expected_revision: None,
             mode: PutMode::Upsert,
             deploy: Deploy {
-                id: DeploymentId(format!("d{}", self.index)),
+                id: DeploymentId(format!("d{}", self.index).into()),
                 force: true,
             },
         })
@@ -84,7 +84,7 @@ impl Log {
             message: Some("health check failed: exit 1".into()),
             healthy,
             check,
-            ..StatusReport::fixture(TaskId(format!("{id}._app.1")), Condition::Running)
+            ..StatusReport::fixture(TaskId(format!("{id}._app.1").into()), Condition::Running)
         };
         match self.apply(Command::RecordStatus { report }) {
             Ok(Outcome::Status { effect, .. }) => effect,
@@ -206,7 +206,7 @@ fn results_for_gone_instances_old_tasks_or_unknown_checks_are_skipped() {
     log.app("/web", HTTP_CHECKS);
     let i = log.running("/web");
     let mut old_task = update(&i, 0, 5, Ok(()));
-    old_task.task = TaskId(format!("{}._app.0", i.id));
+    old_task.task = TaskId(format!("{}._app.0", i.id).into());
     let mut gone = update(&i, 0, 5, Ok(()));
     gone.instance = InstanceId("web.instance-gone".into());
     let no_such_check = update(&i, 7, 5, Ok(()));
@@ -313,7 +313,7 @@ fn a_kill_for_health_decommissions_the_current_task_only_and_counts_as_a_failure
     let i = log.running("/web");
     let stale = log.apply(Command::KillUnhealthy {
         instance: i.id.clone(),
-        task: TaskId(format!("{}._app.9", i.id)),
+        task: TaskId(format!("{}._app.9", i.id).into()),
         reason: "x".into(),
     });
     assert_eq!(stale, Ok(Outcome::UnhealthyKilled { killed: false }));

@@ -592,7 +592,7 @@ fn only_instances_that_hold_a_place_count() {
         move |i: &mut Instance| {
             i.observed = Some(ObservedStatus {
                 condition,
-                task_id: TaskId(format!("{}._app.1", i.id)),
+                task_id: TaskId(format!("{}._app.1", i.id).into()),
                 status_uuid: None,
                 message: None,
                 reason: None,

@@ -143,7 +143,7 @@ impl Running {
             app_version: Timestamp(0),
             goal: Goal::Running,
             observed: None,
-            agent: Some(StateAgentId(offer.agent_id.value.clone())),
+            agent: Some(StateAgentId(offer.agent_id.value.clone().into())),
             hostname: Some(offer.hostname.clone()),
             agent_attributes: offer
                 .attributes
