@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 /// glibc's allocator spends much of a busy node's time consolidating and unlinking chunks
 /// across threads; mimalloc does not.
+#[cfg(not(feature = "system-allocator"))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -98,7 +98,18 @@ impl LocalCluster {
             .create(true)
             .append(true)
             .open(self.path().join(format!("n{id}.log")))?;
-        let child = Command::new(&self.binary)
+        // BATON_BENCH_NODE_WRAPPER: a command every node runs under, e.g. `heaptrack -o DIR/n`
+        // (with a `--features system-allocator` build); SIGKILL then reaches only the wrapper.
+        let mut command = match std::env::var("BATON_BENCH_NODE_WRAPPER") {
+            Ok(wrapper) if !wrapper.trim().is_empty() => {
+                let mut words = wrapper.split_whitespace();
+                let mut command = Command::new(words.next().unwrap_or_default());
+                command.args(words).arg(&self.binary);
+                command
+            }
+            _ => Command::new(&self.binary),
+        };
+        let child = command
             .arg("node")
             .arg("--config")
             .arg(self.path().join(format!("n{id}.toml")))

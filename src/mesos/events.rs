@@ -6,8 +6,8 @@ use super::framework::{Address, DomainInfo, MasterInfo};
 use super::resources::{AllocationInfo, Attribute, Resource};
 use super::status::TaskStatus;
 use super::wire::{
-    AgentId, Base64Bytes, DurationInfo, ExecutorId, FrameworkId, JsonObject, OfferId, OperationId,
-    ResourceProviderId, TimeInfo, lenient, take, take_required, wire_enum,
+    AgentId, Base64Bytes, DurationInfo, ExecutorId, FrameworkId, OfferId, OperationId,
+    ResourceProviderId, TimeInfo, lenient, wire_enum,
 };
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -213,25 +213,53 @@ impl Event {
     pub fn from_json(record: &[u8]) -> Result<Event, serde_json::Error> {
         serde_json::from_slice(record)
     }
+}
 
-    fn from_object(mut m: JsonObject) -> Result<Event, String> {
-        let kind: String = take(&mut m, "type")?.ok_or("Expecting 'type' to be present")?;
-        let m = &mut m;
+/// The envelope as it arrives: every body optional, the one its `type` names required.
+/// Decoded straight from the record, with no intermediate `serde_json::Value` (an OFFERS event
+/// of a large cluster carries thousands of resources).
+#[derive(Deserialize)]
+struct Envelope {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    subscribed: Option<Subscribed>,
+    offers: Option<Offers>,
+    inverse_offers: Option<InverseOffers>,
+    rescind: Option<Rescind>,
+    rescind_inverse_offer: Option<RescindInverseOffer>,
+    update: Option<Update>,
+    update_operation_status: Option<UpdateOperationStatus>,
+    message: Option<ExecutorMessage>,
+    failure: Option<Failure>,
+    error: Option<ErrorEvent>,
+}
+
+fn required<T>(body: Option<T>, key: &str) -> Result<T, String> {
+    body.ok_or_else(|| format!("Expecting '{key}' to be present"))
+}
+
+impl Envelope {
+    fn into_event(self) -> Result<Event, String> {
+        let kind = self.kind.ok_or("Expecting 'type' to be present")?;
         Ok(match kind.as_str() {
-            "SUBSCRIBED" => Event::Subscribed(take_required(m, "subscribed")?),
-            "OFFERS" => Event::Offers(take_required(m, "offers")?),
-            "INVERSE_OFFERS" => Event::InverseOffers(take_required(m, "inverse_offers")?),
-            "RESCIND" => Event::Rescind(take_required(m, "rescind")?),
-            "RESCIND_INVERSE_OFFER" => {
-                Event::RescindInverseOffer(take_required(m, "rescind_inverse_offer")?)
+            "SUBSCRIBED" => Event::Subscribed(required(self.subscribed, "subscribed")?),
+            "OFFERS" => Event::Offers(required(self.offers, "offers")?),
+            "INVERSE_OFFERS" => {
+                Event::InverseOffers(required(self.inverse_offers, "inverse_offers")?)
             }
-            "UPDATE" => Event::Update(take_required(m, "update")?),
-            "UPDATE_OPERATION_STATUS" => {
-                Event::UpdateOperationStatus(take_required(m, "update_operation_status")?)
-            }
-            "MESSAGE" => Event::Message(take_required(m, "message")?),
-            "FAILURE" => Event::Failure(take_required(m, "failure")?),
-            "ERROR" => Event::Error(take_required(m, "error")?),
+            "RESCIND" => Event::Rescind(required(self.rescind, "rescind")?),
+            "RESCIND_INVERSE_OFFER" => Event::RescindInverseOffer(required(
+                self.rescind_inverse_offer,
+                "rescind_inverse_offer",
+            )?),
+            "UPDATE" => Event::Update(required(self.update, "update")?),
+            "UPDATE_OPERATION_STATUS" => Event::UpdateOperationStatus(required(
+                self.update_operation_status,
+                "update_operation_status",
+            )?),
+            "MESSAGE" => Event::Message(required(self.message, "message")?),
+            "FAILURE" => Event::Failure(required(self.failure, "failure")?),
+            "ERROR" => Event::Error(required(self.error, "error")?),
             "HEARTBEAT" => Event::Heartbeat,
             _ => Event::Unknown { kind },
         })
@@ -261,8 +289,9 @@ impl Serialize for Event {
 
 impl<'de> Deserialize<'de> for Event {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Event, D::Error> {
-        let map = JsonObject::deserialize(d)?;
-        Event::from_object(map).map_err(serde::de::Error::custom)
+        Envelope::deserialize(d)?
+            .into_event()
+            .map_err(serde::de::Error::custom)
     }
 }
 
