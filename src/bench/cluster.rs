@@ -113,7 +113,12 @@ impl LocalCluster {
             .arg("node")
             .arg("--config")
             .arg(self.path().join(format!("n{id}.toml")))
-            .env("RUST_LOG", "warn")
+            // The bench's own RUST_LOG, when set, reaches the nodes (their logs are kept with
+            // BATON_BENCH_KEEP).
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)

@@ -26,10 +26,18 @@ use tokio_util::task::TaskTracker;
 
 /// Calls and process reports waiting for the master; HTTP handlers wait when it is full.
 pub const INPUT_QUEUE: usize = 1024;
-/// Events buffered per subscription. A subscriber this far behind is disconnected (it
-/// resubscribes and gets its unacknowledged updates again), so a stuck client cannot grow memory;
-/// large enough for an implicit reconciliation of tens of thousands of simulated tasks.
+/// Events on their way to a subscription's HTTP stream. What does not fit waits in the
+/// subscription's backlog: a master never closes a subscription for reading slowly (a real one
+/// buffers without bound), and one call can produce more than this at once (an implicit
+/// reconciliation answers for every task).
 pub const EVENT_QUEUE: usize = 65_536;
+/// Events a subscription's backlog may hold before the master gives up on its reader and
+/// disconnects it (it resubscribes and gets its unacknowledged updates again): only a client that
+/// stopped reading gets this far, so it cannot grow memory without bound. Several times what a
+/// reconciliation of every task of the largest simulated cluster answers.
+pub const MAX_BACKLOG: usize = 2_000_000;
+/// How soon the master tries again to move a backlog into its stream.
+const BACKLOG_RETRY: Duration = Duration::from_millis(2);
 /// Terminal tasks kept per framework for `/state`, as Mesos keeps.
 pub const COMPLETED_TASKS: usize = 1000;
 /// Removed frameworks kept for `/state` and to refuse their resubscription.
@@ -189,6 +197,33 @@ pub(super) struct OutstandingOffer {
 pub(super) struct Stream {
     pub id: String,
     pub events: mpsc::Sender<Event>,
+    /// Events that did not fit `events` yet, oldest first; sent before any newer one.
+    pub backlog: VecDeque<Event>,
+}
+
+impl Stream {
+    pub fn new(id: String, events: mpsc::Sender<Event>) -> Stream {
+        Stream {
+            id,
+            events,
+            backlog: VecDeque::new(),
+        }
+    }
+
+    /// Moves backlogged events into the stream while it has room; `Err` when the reader is gone.
+    fn flush(&mut self) -> Result<(), ()> {
+        while let Some(event) = self.backlog.pop_front() {
+            match self.events.try_send(event) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(event)) => {
+                    self.backlog.push_front(event);
+                    return Ok(());
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => return Err(()),
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A live task process: where to ask for a kill with a grace period.
@@ -546,27 +581,60 @@ impl Master {
             fw.suppressed = !subscribe.suppressed_roles.is_empty();
             fw.disconnected_at = None;
             fw.info.id = Some(id.clone());
-            fw.stream = Some(Stream {
-                id: stream_id.clone(),
-                events: tx,
-            });
+            fw.stream = Some(Stream::new(stream_id.clone(), tx));
         }
         self.resend_heads(&id, true);
         Subscription { stream_id, events }
     }
 
-    /// Sends an event to a framework's subscription; a closed or hopelessly behind subscriber
-    /// is disconnected.
+    /// Sends an event to a framework's subscription, in order after any backlog; a closed
+    /// subscriber, or one whose backlog passed [`MAX_BACKLOG`], is disconnected.
     pub fn send(&mut self, framework: &FrameworkId, event: Event) {
         let Some(fw) = self.frameworks.get_mut(framework) else {
             return;
         };
-        let Some(stream) = &fw.stream else {
+        let Some(stream) = &mut fw.stream else {
             return;
         };
-        if let Err(e) = stream.events.try_send(event) {
-            tracing::warn!(framework_id = %framework, error = %e, "dropping the subscription");
+        let problem = if stream.backlog.is_empty() {
+            match stream.events.try_send(event) {
+                Ok(()) => None,
+                Err(mpsc::error::TrySendError::Full(event)) => {
+                    stream.backlog.push_back(event);
+                    None
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => Some("the reader is gone"),
+            }
+        } else {
+            stream.backlog.push_back(event);
+            (stream.backlog.len() > MAX_BACKLOG).then_some("the reader stopped reading")
+        };
+        if let Some(problem) = problem {
+            tracing::warn!(framework_id = %framework, problem, "dropping the subscription");
             self.disconnect(framework);
+        }
+    }
+
+    /// Whether some subscription has events waiting in its backlog.
+    fn backlogged(&self) -> bool {
+        self.frameworks
+            .values()
+            .any(|f| f.stream.as_ref().is_some_and(|s| !s.backlog.is_empty()))
+    }
+
+    /// Moves backlogged events into their streams as far as they have room.
+    pub(super) fn flush_backlogs(&mut self) {
+        let mut gone = Vec::new();
+        for (id, fw) in &mut self.frameworks {
+            if let Some(stream) = &mut fw.stream
+                && stream.flush().is_err()
+            {
+                gone.push(id.clone());
+            }
+        }
+        for id in gone {
+            tracing::warn!(framework_id = %id, "dropping the subscription: the reader is gone");
+            self.disconnect(&id);
         }
     }
 
@@ -650,8 +718,16 @@ impl Master {
         }
     }
 
+    /// Redelivers due updates, except to a subscriber that has not yet been sent everything
+    /// (its backlog is not empty): what it has not received is not lost, and resending would
+    /// only lengthen its backlog.
     fn retry_updates(&mut self) {
-        let ids: Vec<FrameworkId> = self.frameworks.keys().cloned().collect();
+        let ids: Vec<FrameworkId> = self
+            .frameworks
+            .iter()
+            .filter(|(_, f)| f.stream.as_ref().is_none_or(|s| s.backlog.is_empty()))
+            .map(|(id, _)| id.clone())
+            .collect();
         for id in ids {
             self.resend_heads(&id, false);
         }
@@ -674,12 +750,15 @@ pub(super) async fn run(mut master: Master, mut inputs: mpsc::Receiver<Input>) {
     let mut retry = tokio::time::interval(RETRY_TICK);
     retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
+        master.flush_backlogs();
         let due = master.next_due();
         let probe = master.next_probe();
+        let backlog = master.backlogged().then(|| Instant::now() + BACKLOG_RETRY);
         tokio::select! {
             biased;
             () = cancel.cancelled() => break,
             Some(input) = inputs.recv() => master.handle(input),
+            () = sleep_until(backlog) => {}
             () = sleep_until(due) => master.run_due(),
             () = sleep_until(probe) => master.run_probes(),
             _ = allocation.tick() => {

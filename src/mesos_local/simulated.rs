@@ -79,7 +79,7 @@ impl Master {
         self.frameworks
             .get(framework)
             .and_then(|f| f.stream.as_ref())
-            .is_some_and(|s| s.events.capacity() < STREAM_HEADROOM)
+            .is_some_and(|s| !s.backlog.is_empty() || s.events.capacity() < STREAM_HEADROOM)
     }
 
     /// TASK_RUNNING of a simulated task still staging (not killed, failed or removed meanwhile).
@@ -161,10 +161,7 @@ mod tests {
         let (events, _rx) = tokio::sync::mpsc::channel(STREAM_HEADROOM - 1);
         let framework = Framework {
             info: crate::mesos::FrameworkInfo::new("u", "n"),
-            stream: Some(Stream {
-                id: "s".into(),
-                events,
-            }),
+            stream: Some(Stream::new("s".into(), events)),
             registered_time: 0.0,
             reregistered_time: None,
             unregistered_time: None,

@@ -62,6 +62,33 @@ fn reconcile_chunks(mut tasks: Vec<ReconcileTask>) -> Vec<Vec<ReconcileTask>> {
     chunks
 }
 
+/// What a new subscription assumes of its offers: the master un-suppresses a framework that
+/// subscribes without suppressed roles, but the long refusals an earlier subscription (this
+/// leader's, or a deposed one's) sent with its declines outlive it. So it counts as having
+/// declined for long: the first instances that wait revive the offers, or agents stay filtered
+/// for `decline_offer_duration` after every re-subscription.
+const SUBSCRIBED_SUPPRESSED: bool = false;
+const SUBSCRIBED_DECLINED_LONG: bool = true;
+
+/// The call that keeps offers flowing with demand.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum OfferFlow {
+    Revive,
+    Suppress,
+}
+
+/// REVIVE when instances wait while offers may be withheld (suppressed, or declined for the
+/// long duration); SUPPRESS when nothing waits and offers still come; else nothing.
+fn offer_flow(waiting: u32, suppressed: bool, declined_long: bool) -> Option<OfferFlow> {
+    if waiting > 0 && (suppressed || declined_long) {
+        Some(OfferFlow::Revive)
+    } else if waiting == 0 && !suppressed {
+        Some(OfferFlow::Suppress)
+    } else {
+        None
+    }
+}
+
 fn accept_refusal(waiting: u32) -> f64 {
     if waiting > 0 { 0.0 } else { SHORT_REFUSAL }
 }
@@ -116,8 +143,8 @@ impl Session {
             fence,
             subscription,
             caller,
-            suppressed: false,
-            declined_long: false,
+            suppressed: SUBSCRIBED_SUPPRESSED,
+            declined_long: SUBSCRIBED_DECLINED_LONG,
             killed: HashMap::new(),
             checked: HashMap::new(),
             last_reconciliation: Instant::now(),
@@ -260,6 +287,9 @@ impl Session {
     /// fails (leadership lost), the update stays unacknowledged and Mesos sends it again to
     /// the next leader.
     fn status(&mut self, status: TaskStatus) {
+        if status.uuid.is_none() && repeats_state(&self.api.local_view().state, &report(&status)) {
+            return;
+        }
         let api = self.api.clone();
         let fence = self.fence.clone();
         let caller = self.caller.clone();
@@ -455,14 +485,18 @@ impl Session {
         let decisions = decide(state, Timestamp::now());
         self.publish_queue(&decisions);
         let waiting: u32 = decisions.wants.iter().map(|w| w.count).sum();
-        if waiting > 0 && (self.suppressed || self.declined_long) {
-            self.call(CallBody::Revive(RoleList::default())).await?;
-            self.suppressed = false;
-            self.declined_long = false;
-            tracing::info!(waiting, "instances wait to launch: offers revived");
-        } else if waiting == 0 && !self.suppressed {
-            self.call(CallBody::Suppress(RoleList::default())).await?;
-            self.suppressed = true;
+        match offer_flow(waiting, self.suppressed, self.declined_long) {
+            Some(OfferFlow::Revive) => {
+                self.call(CallBody::Revive(RoleList::default())).await?;
+                self.suppressed = false;
+                self.declined_long = false;
+                tracing::info!(waiting, "instances wait to launch: offers revived");
+            }
+            Some(OfferFlow::Suppress) => {
+                self.call(CallBody::Suppress(RoleList::default())).await?;
+                self.suppressed = true;
+            }
+            None => {}
         }
         self.kill_decommissioned(state).await?;
         if self.last_reconciliation.elapsed() >= self.settings.reconciliation_interval {
@@ -583,6 +617,27 @@ fn reconcile_task(instance: &Instance) -> ReconcileTask {
     }
 }
 
+/// Whether a status without uuid (a reconciliation answer: nothing to acknowledge) only repeats
+/// what the state holds for the instance's current task, which the state would drop as a
+/// duplicate: it is then not committed. A leader reconciles every instance after each
+/// subscription (explicitly, then implicitly); with 100,000 tasks that was 200,000 Raft writes
+/// of nothing, a load that cost the new leader its lease, and the next one the same.
+fn repeats_state(state: &State, report: &StatusReport) -> bool {
+    let Some((id, _)) = report.task_id.instance() else {
+        return false;
+    };
+    let Some(observed) = state
+        .instance(&id)
+        .filter(|i| i.task_id() == report.task_id)
+        .and_then(|i| i.observed.as_ref())
+    else {
+        return false;
+    };
+    observed.condition == report.condition
+        || (observed.condition == Condition::UnreachableInactive
+            && report.condition == Condition::Unreachable)
+}
+
 /// A Mesos status as the state records it.
 fn report(status: &TaskStatus) -> StatusReport {
     StatusReport {
@@ -622,6 +677,78 @@ fn check_result(status: &TaskStatus) -> Option<crate::state::health::CheckResult
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reconciliation_answer_that_repeats_the_state_is_not_committed() {
+        use crate::state::app::{AppInput, parse_app};
+        use crate::state::{Deploy, PutMode, Request, ids::DeploymentId};
+        let mut state = State::default();
+        let apply = |state: &mut State, index: u64, command: Command| {
+            let request = Request::new(Timestamp(1_000 + index as i64), None, command);
+            let (response, _) = state.apply((index, 0), &request);
+            response.expect("command accepted");
+        };
+        let app = parse_app(br#"{"id": "/r", "cmd": "sleep 1"}"#, AppInput::Create).expect("app");
+        let deploy = Deploy {
+            id: DeploymentId("d1".into()),
+            force: true,
+        };
+        let put = Command::PutApp {
+            app: Box::new(app),
+            expected_revision: None,
+            mode: PutMode::Upsert,
+            deploy,
+        };
+        apply(&mut state, 1, put);
+        let path = PathId::parse("/r", None).expect("path");
+        let unknown = InstanceId::for_app(&path, uuid::Uuid::new_v4());
+        let version = state.app(&path).expect("app").version;
+        let id = InstanceId::for_app(&path, uuid::Uuid::new_v4());
+        let instance = Instance::fixture(id.clone(), path, version);
+        let task = instance.task_id();
+        let provision = Command::ProvisionInstance {
+            instance: Box::new(instance),
+        };
+        apply(&mut state, 2, provision);
+        let answer = |condition| StatusReport::fixture(task.clone(), condition);
+        assert!(
+            !repeats_state(&state, &answer(Condition::Running)),
+            "nothing observed yet: news"
+        );
+        let running = Command::RecordStatus {
+            report: StatusReport {
+                status_uuid: Some("u1".into()),
+                ..answer(Condition::Running)
+            },
+        };
+        apply(&mut state, 3, running);
+        assert!(repeats_state(&state, &answer(Condition::Running)));
+        assert!(!repeats_state(&state, &answer(Condition::Gone)));
+        let other_task = TaskId(format!("{}x", task.0).into());
+        assert!(!repeats_state(
+            &state,
+            &StatusReport::fixture(other_task, Condition::Running)
+        ));
+        assert!(!repeats_state(
+            &state,
+            &StatusReport::fixture(TaskId(format!("{unknown}._app.1").into()), Condition::Running)
+        ));
+    }
+
+    #[test]
+    fn a_new_subscription_revives_offers_as_soon_as_instances_wait() {
+        // After a re-subscription, whatever the last session declined for long.
+        let at_subscription =
+            |waiting| offer_flow(waiting, SUBSCRIBED_SUPPRESSED, SUBSCRIBED_DECLINED_LONG);
+        assert_eq!(at_subscription(1), Some(OfferFlow::Revive));
+        assert_eq!(at_subscription(0), Some(OfferFlow::Suppress));
+        // Within a session: revive only when offers may be withheld, suppress once.
+        assert_eq!(offer_flow(3, false, false), None);
+        assert_eq!(offer_flow(3, true, false), Some(OfferFlow::Revive));
+        assert_eq!(offer_flow(3, false, true), Some(OfferFlow::Revive));
+        assert_eq!(offer_flow(0, true, false), None);
+        assert_eq!(offer_flow(0, false, true), Some(OfferFlow::Suppress));
+    }
 
     #[test]
     fn an_accept_refuses_the_rest_of_its_offer_only_when_nothing_waits() {

@@ -30,6 +30,12 @@ const LOG_CACHE_BYTES: usize = 32 * 1024 * 1024;
 /// count and by their encoded size (a batch of launches can hold thousands of instances).
 const TAIL_ENTRIES: usize = 8192;
 const TAIL_BYTES: usize = 16 * 1024 * 1024;
+/// The encoded bytes of entries one AppendEntries carries (always at least one entry).
+/// openraft gives that RPC one heartbeat interval (50 ms by default) and would otherwise send up
+/// to 300 entries, each a batch of up to 512 commands (hundreds of KB for launches): a follower
+/// a few dozen entries behind was sent tens of MB per try, which never arrived in time, so it
+/// never caught up, and a leader whose followers both fell behind lost its quorum for good.
+const REPLICATION_BYTES: usize = 1024 * 1024;
 const VOTE_KEY: &str = "vote";
 const PURGED_KEY: &str = "last_purged";
 const COMMITTED_KEY: &str = "committed";
@@ -95,6 +101,25 @@ impl Tail {
             self.bytes -= size;
             self.first += 1;
         }
+    }
+
+    /// The first entries of `start..end` within `budget` encoded bytes (at least one), when
+    /// they are here: `None` when `start` is not, or when the tail ends before the budget or
+    /// `end` does.
+    fn prefix(&self, start: u64, end: u64, budget: usize) -> Option<Vec<Entry>> {
+        if start < self.first || start >= end || start >= self.end() {
+            return None;
+        }
+        let mut out = Vec::new();
+        let mut bytes = 0;
+        for (entry, size) in self.entries.range((start - self.first) as usize..) {
+            if entry.log_id.index >= end || (!out.is_empty() && bytes + size > budget) {
+                return Some(out);
+            }
+            bytes += size;
+            out.push(entry.clone());
+        }
+        (out.len() as u64 == end - start).then_some(out)
     }
 
     /// The entries `start..end`, when all of them are here.
@@ -217,6 +242,56 @@ impl RaftLogReader<TypeConfig> for LogStore {
             for item in table.range::<u64>((Bound::Included(start), end))? {
                 let (_, v) = item?;
                 out.push(v.value().to_vec());
+            }
+            Ok(out)
+        })
+        .map_err(|e| redb_err(ErrorSubject::Logs, ErrorVerb::Read, e))?;
+        raw.iter()
+            .map(|b| codec::decode(b).map_err(|e| redb_err(ErrorSubject::Logs, ErrorVerb::Read, e)))
+            .collect()
+    }
+
+    /// What replication sends in one AppendEntries: at most [`REPLICATION_BYTES`] of entries.
+    async fn limited_get_log_entries(
+        &mut self,
+        start: u64,
+        end: u64,
+    ) -> Result<Vec<Entry>, StorageError> {
+        self.bounded_entries(start, end, REPLICATION_BYTES)
+    }
+}
+
+impl LogStore {
+    /// The first entries of `start..end` within `budget` encoded bytes (at least one entry when
+    /// the range is not empty), from the tail when it holds them, else from redb.
+    fn bounded_entries(
+        &self,
+        start: u64,
+        end: u64,
+        budget: usize,
+    ) -> Result<Vec<Entry>, StorageError> {
+        if start >= end {
+            return Ok(Vec::new());
+        }
+        {
+            let tail = self.tail.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(entries) = tail.prefix(start, end, budget) {
+                return Ok(entries);
+            }
+        }
+        let raw = block(|| -> Result<Vec<Vec<u8>>, redb::Error> {
+            let txn = self.db.begin_read()?;
+            let table = txn.open_table(LOG)?;
+            let mut out: Vec<Vec<u8>> = Vec::new();
+            let mut bytes = 0;
+            for item in table.range::<u64>(start..end)? {
+                let (_, v) = item?;
+                let v = v.value();
+                if !out.is_empty() && bytes + v.len() > budget {
+                    break;
+                }
+                bytes += v.len();
+                out.push(v.to_vec());
             }
             Ok(out)
         })
@@ -355,6 +430,74 @@ mod tests {
             log_id: openraft::LogId::new(openraft::CommittedLeaderId::new(1, 1), index),
             payload: openraft::EntryPayload::Blank,
         }
+    }
+
+    fn indices(entries: &[Entry]) -> Vec<u64> {
+        entries.iter().map(|e| e.log_id.index).collect()
+    }
+
+    /// A store whose file holds blank entries `1..=n`; its tail holds none of them.
+    fn store_with(dir: &tempfile::TempDir, n: u64) -> (LogStore, usize) {
+        let store = LogStore::open(&dir.path().join("log.redb")).expect("a log store");
+        let size = codec::encode(&blank(1)).expect("encoded").len();
+        store
+            .write(ErrorSubject::Logs, |txn| {
+                let mut table = txn.open_table(LOG)?;
+                for index in 1..=n {
+                    let bytes = codec::encode(&blank(index)).expect("encoded");
+                    table.insert(index, bytes.as_slice())?;
+                }
+                Ok(())
+            })
+            .expect("written");
+        (store, size)
+    }
+
+    #[test]
+    fn one_append_entries_carries_at_most_its_byte_budget_and_at_least_one_entry() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let (mut store, size) = store_with(&dir, 10);
+        let two_and_a_half = 2 * size + size / 2;
+        // From redb (the tail is empty).
+        let got = store.bounded_entries(1, 11, two_and_a_half).expect("read");
+        assert_eq!(indices(&got), [1, 2]);
+        let got = store.bounded_entries(4, 11, 0).expect("read");
+        assert_eq!(indices(&got), [4], "one entry even over the budget");
+        let got = store.bounded_entries(9, 11, usize::MAX).expect("read");
+        assert_eq!(indices(&got), [9, 10]);
+        assert!(store.bounded_entries(5, 5, size).expect("read").is_empty());
+        // From the tail, once it holds them: the sizes it recorded count.
+        {
+            let mut tail = store.tail.lock().unwrap_or_else(PoisonError::into_inner);
+            for index in 5..=10 {
+                tail.push(blank(index), REPLICATION_BYTES / 3);
+            }
+        }
+        let got = futures::executor::block_on(store.limited_get_log_entries(5, 11)).expect("read");
+        assert_eq!(
+            indices(&got),
+            [5, 6, 7],
+            "three thirds of the replication budget"
+        );
+        // Entries before the tail come from redb, with the same bound.
+        let got = store.bounded_entries(3, 11, two_and_a_half).expect("read");
+        assert_eq!(indices(&got), [3, 4]);
+    }
+
+    #[test]
+    fn a_tail_prefix_stops_at_the_budget_or_the_end_and_defers_to_redb_otherwise() {
+        let mut tail = Tail::default();
+        for index in 3..=8 {
+            tail.push(blank(index), 10);
+        }
+        let prefix = |start, end, budget| tail.prefix(start, end, budget).map(|e| indices(&e));
+        assert_eq!(prefix(3, 9, 25), Some(vec![3, 4]));
+        assert_eq!(prefix(4, 6, 1000), Some(vec![4, 5]));
+        assert_eq!(prefix(7, 9, 5), Some(vec![7]), "one entry over the budget");
+        assert_eq!(prefix(2, 9, 1000), None, "entry 2 is not held");
+        assert_eq!(prefix(6, 12, 1000), None, "entries 9.. are not held");
+        assert_eq!(prefix(9, 12, 1000), None);
+        assert_eq!(prefix(5, 5, 1000), None);
     }
 
     #[test]

@@ -232,3 +232,64 @@ async fn teardown_kills_the_tasks_and_ends_the_stream() {
     })
     .await;
 }
+
+fn rescind(n: usize) -> Event {
+    Event::Rescind(crate::mesos::Rescind {
+        offer_id: crate::mesos::OfferId::new(format!("o{n}")),
+    })
+}
+
+/// A burst bigger than the stream (an implicit reconciliation of more tasks than
+/// [`EVENT_QUEUE`]) waits in the backlog, in order, instead of dropping the subscription; the
+/// master moves it into the stream as the reader makes room.
+#[tokio::test]
+async fn a_burst_beyond_the_stream_waits_for_the_reader_instead_of_dropping_it() {
+    let mut m = bare_master(None);
+    let mut sub = m.subscribe(info(None, Some(60.0)));
+    let id = m
+        .frameworks
+        .keys()
+        .next()
+        .cloned()
+        .unwrap_or_else(|| panic!("a framework"));
+    assert!(matches!(
+        sub.events.recv().await,
+        Some(Event::Subscribed(_))
+    ));
+    assert_eq!(sub.events.recv().await, Some(Event::Heartbeat));
+    let burst = EVENT_QUEUE + 100;
+    for n in 0..burst {
+        m.send(&id, rescind(n));
+    }
+    let backlog = |m: &Master| {
+        m.frameworks[&id]
+            .stream
+            .as_ref()
+            .map(|s| s.backlog.len())
+            .unwrap_or_else(|| panic!("the subscription was dropped"))
+    };
+    assert_eq!(backlog(&m), 100);
+    // The reader takes half of what it holds; the master refills the stream from the backlog.
+    let mut got = Vec::new();
+    for _ in 0..EVENT_QUEUE / 2 {
+        got.extend(sub.events.recv().await);
+    }
+    m.send(&id, rescind(burst));
+    assert_eq!(backlog(&m), 101, "a new event queues behind the backlog");
+    m.flush_backlogs();
+    assert_eq!(backlog(&m), 0);
+    while let Ok(event) = sub.events.try_recv() {
+        got.push(event);
+    }
+    let want: Vec<Event> = (0..=burst).map(rescind).collect();
+    assert!(got == want, "every event once, in order");
+    // A reader that went away is disconnected when its backlog is next moved.
+    m.send(&id, rescind(0));
+    for n in 0..EVENT_QUEUE {
+        m.send(&id, rescind(n));
+    }
+    assert!(backlog(&m) > 0);
+    drop(sub);
+    m.flush_backlogs();
+    assert!(m.frameworks[&id].stream.is_none());
+}
