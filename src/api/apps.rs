@@ -2,211 +2,31 @@
 //! propose it; and the Marathon `AppInfo` document both front ends serve.
 
 mod bulk;
+mod edit;
+mod iso;
+mod render;
 mod rollback;
 
 pub use bulk::{BulkWritten, put_many};
+pub use iso::Iso;
+pub(crate) use render::task_state;
+pub use render::{
+    APP_BYTES, AppEmbed, AppView, TASK_BYTES, TaskCounts, TaskView, Tasks, app_info, document,
+    readiness_results, rendered, task_counts, task_json, to_value,
+};
 pub use rollback::{roll_back_to, rollback_version};
 
 use super::{Api, ApiError};
 use crate::state::app::{AppInput, parse_app};
-use crate::state::health::{CheckResult, instance_health};
 use crate::state::ids::{DeploymentId, InstanceId, RequestId, TaskId};
-use crate::state::model::{AppRecord, Condition, Instance};
+use crate::state::model::{AppRecord, Instance};
 use crate::state::path::PathId;
 use crate::state::time::Timestamp;
 use crate::state::{Command, Deploy, Outcome, PutMode, Rejection, State};
-use serde_json::{Value, json};
 
 /// How often an update retries its internal compare-and-set when a concurrent write moved the
 /// app under it (only when the caller gave no `expected_revision` of its own).
 const UPDATE_ATTEMPTS: usize = 5;
-
-/// Marathon's task counts of an app.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct TaskCounts {
-    pub staged: u32,
-    pub running: u32,
-    /// Tasks whose every health check passed last.
-    pub healthy: u32,
-    /// Tasks with a failing health check.
-    pub unhealthy: u32,
-}
-
-pub fn task_counts(record: &AppRecord, state: &State) -> TaskCounts {
-    let mut counts = TaskCounts::default();
-    for instance in state.instances_of(&record.spec.id) {
-        match instance.condition() {
-            Condition::Provisioned | Condition::Staging | Condition::Starting => counts.staged += 1,
-            Condition::Running => counts.running += 1,
-            _ => {}
-        }
-        // Only tasks with health results count (Marathon: an app without checks is 0/0).
-        let checks = state.health_checks_of(instance).len();
-        match instance_health(instance, checks) {
-            Some(true) => counts.healthy += 1,
-            Some(false) => counts.unhealthy += 1,
-            None => {}
-        }
-    }
-    counts
-}
-
-/// Marathon's AppInfo: the definition plus version, versionInfo, task counts and deployments.
-/// Tasks are embedded by the caller when asked for ([`tasks`]).
-pub fn app_info(record: &AppRecord, state: &State) -> Value {
-    let mut doc = record.spec.to_marathon_json();
-    if let Value::Object(map) = &mut doc {
-        map.insert("version".into(), json!(record.version.to_string()));
-        map.insert(
-            "versionInfo".into(),
-            json!({
-                "lastScalingAt": record.version_info.last_scaling_at.to_string(),
-                "lastConfigChangeAt": record.version_info.last_config_change_at.to_string(),
-            }),
-        );
-        let counts = task_counts(record, state);
-        map.insert("tasksStaged".into(), json!(counts.staged));
-        map.insert("tasksRunning".into(), json!(counts.running));
-        map.insert("tasksHealthy".into(), json!(counts.healthy));
-        map.insert("tasksUnhealthy".into(), json!(counts.unhealthy));
-        let deployments: Vec<Value> = state
-            .deployments_of(&record.spec.id)
-            .map(|d| json!({ "id": d.id.0 }))
-            .collect();
-        map.insert("deployments".into(), json!(deployments));
-        map.insert(
-            "readinessCheckResults".into(),
-            json!(readiness_results(record, state)),
-        );
-        if let Some(f) = state.app_failures(&record.spec.id) {
-            map.insert(
-                "lastTaskFailure".into(),
-                json!({
-                    "appId": record.spec.id.to_string(),
-                    "host": f.last.host,
-                    "message": f.last.message.clone().unwrap_or_default(),
-                    "state": task_state(f.last.condition),
-                    "taskId": f.last.task_id.0,
-                    "timestamp": f.last_at.to_string(),
-                    "version": f.last.app_version.to_string(),
-                    "slaveId": f.last.agent.as_ref().map(|a| a.0.clone()),
-                }),
-            );
-        }
-    }
-    doc
-}
-
-/// The Mesos state name Marathon shows for an instance's task.
-pub(crate) fn task_state(condition: Condition) -> &'static str {
-    match condition {
-        Condition::Provisioned | Condition::Staging => "TASK_STAGING",
-        Condition::Starting => "TASK_STARTING",
-        Condition::Running => "TASK_RUNNING",
-        Condition::Killing => "TASK_KILLING",
-        Condition::Finished => "TASK_FINISHED",
-        Condition::Failed => "TASK_FAILED",
-        Condition::Killed => "TASK_KILLED",
-        Condition::Error => "TASK_ERROR",
-        Condition::Dropped => "TASK_DROPPED",
-        Condition::Unreachable | Condition::UnreachableInactive => "TASK_UNREACHABLE",
-        Condition::Gone => "TASK_GONE",
-        Condition::Unknown => "TASK_UNKNOWN",
-    }
-}
-
-/// Marathon's task JSON for an instance's current task.
-pub fn task_json(instance: &Instance) -> Value {
-    let condition = instance.condition();
-    let started = instance
-        .observed
-        .as_ref()
-        .filter(|o| o.condition == Condition::Running)
-        .map(|o| o.since.to_string());
-    let mut task = json!({
-        "id": instance.task_id().0,
-        "appId": instance.app.to_string(),
-        "host": instance.hostname,
-        "slaveId": instance.agent.as_ref().map(|a| a.0.clone()),
-        "state": task_state(condition),
-        "stagedAt": instance.provisioned_at.to_string(),
-        "startedAt": started,
-        "version": instance.app_version.to_string(),
-        "ports": instance.host_ports,
-        "servicePorts": [],
-        "ipAddresses": instance.hostname.as_ref().map(|h| vec![json!({"ipAddress": h, "protocol": "IPv4"})]).unwrap_or_default(),
-        "localVolumes": [],
-        "healthCheckResults": health_results(instance),
-    });
-    // Only when the app has a Mesos check: marathon-python's task model refuses the key.
-    if let Some(result) = &instance.check_result {
-        task["checkResult"] = check_result_json(result);
-    }
-    task
-}
-
-/// Marathon's `healthCheckResults` of a task: one per check that has a result, in check order.
-pub fn health_results(instance: &Instance) -> Vec<Value> {
-    let time = |t: Option<Timestamp>| t.map(|t| t.to_string());
-    instance
-        .health
-        .values()
-        .map(|h| {
-            json!({
-                "alive": h.alive,
-                "consecutiveFailures": h.consecutive_failures,
-                "firstSuccess": time(h.first_success),
-                "lastSuccess": time(h.last_success),
-                "lastFailure": time(h.last_failure),
-                "lastFailureCause": h.last_failure_cause,
-                "instanceId": instance.id.0,
-            })
-        })
-        .collect()
-}
-
-/// Marathon's `checkResult` of a task (the Mesos check's last result).
-fn check_result_json(result: &CheckResult) -> Value {
-    match result {
-        CheckResult::Http { status_code } => json!({ "http": { "statusCode": status_code } }),
-        CheckResult::Tcp { succeeded } => json!({ "tcp": { "succeeded": succeeded } }),
-        CheckResult::Command { exit_code } => json!({ "command": { "exitCode": exit_code } }),
-    }
-}
-
-/// Marathon's `readinessCheckResults`: for each instance of the app's current configuration
-/// while a deployment of the app runs, whether its readiness check passed (with the response,
-/// when the check preserves it).
-pub fn readiness_results(record: &AppRecord, state: &State) -> Vec<Value> {
-    let spec = &record.spec;
-    let Some(check) = spec.readiness_checks.first() else {
-        return Vec::new();
-    };
-    if state.deployments_of(&spec.id).next().is_none() {
-        return Vec::new();
-    }
-    state
-        .instances_of(&spec.id)
-        .filter(|i| i.app_version >= record.version_info.last_config_change_at)
-        .filter(|i| i.condition() == Condition::Running)
-        .map(|i| {
-            let last = i.readiness_response.as_ref().map(
-                |r| json!({ "status": r.status, "contentType": r.content_type, "body": r.body }),
-            );
-            json!({
-                "name": check.name,
-                "taskId": i.task_id().0,
-                "ready": i.ready,
-                "lastResponse": last,
-            })
-        })
-        .collect()
-}
-
-/// The tasks of an app's instances, as Marathon embeds them.
-pub fn tasks(state: &State, app: &PathId) -> Vec<Value> {
-    state.instances_of(app).map(task_json).collect()
-}
 
 /// Parses an app id from a URL path segment (always absolute).
 pub fn path_id(raw: &str) -> Result<PathId, ApiError> {

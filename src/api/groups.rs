@@ -1,15 +1,17 @@
 //! Group operations shared by REST and gRPC: parse the body, build the group command, propose
 //! it (or plan it without proposing, for `dryRun`); and Marathon's group JSON with its embeds.
 
-use super::apps::{app_info, deploy, tasks};
+use super::apps::{AppEmbed, AppView, Iso, deploy, to_value};
 use super::{Api, ApiError, Consistency};
 use crate::state::group::Subtree;
 use crate::state::group::parse::{GroupRequest, parse_group};
 use crate::state::ids::{DeploymentId, RequestId};
-use crate::state::model::{AppRecord, DeploymentStep};
+use crate::state::model::DeploymentStep;
 use crate::state::path::PathId;
 use crate::state::time::Timestamp;
 use crate::state::{Command, Outcome, PutMode, Rejection, State};
+use serde::Serialize;
+use serde::ser::{SerializeStruct, Serializer};
 use serde_json::{Value, json};
 
 /// What a group document embeds (`?embed=`). Marathon's default is the subgroups and apps;
@@ -86,67 +88,116 @@ pub fn group_path(raw: &str) -> Result<PathId, ApiError> {
         .map_err(|e| ApiError::BadRequest(format!("invalid group id '{raw}': {e}")))
 }
 
-/// An app as a group embeds it: the definition with its version, plus what `embed` asks for.
-fn app_json(record: &AppRecord, state: &State, embed: Embed) -> Value {
-    let mut doc = app_info(record, state);
-    if let Value::Object(map) = &mut doc {
-        if !embed.counts {
-            for key in [
-                "tasksStaged",
-                "tasksRunning",
-                "tasksHealthy",
-                "tasksUnhealthy",
-            ] {
-                map.remove(key);
-            }
-        }
-        if !embed.deployments {
-            map.remove("deployments");
-        }
-        if !embed.last_task_failure {
-            map.remove("lastTaskFailure");
-        }
-        if embed.tasks {
-            map.insert("tasks".into(), json!(tasks(state, &record.spec.id)));
+impl Embed {
+    /// What an app of the group embeds.
+    fn app(self) -> AppEmbed {
+        AppEmbed {
+            counts: self.counts,
+            deployments: self.deployments,
+            last_task_failure: self.last_task_failure,
+            tasks: self.tasks,
         }
     }
-    doc
+}
+
+/// Whether `parent` is the group directly above `id` (`PathId::parent` without building it).
+fn is_child_of(id: &PathId, parent: &PathId) -> bool {
+    match id.as_str().rfind('/') {
+        Some(0) | None => parent.is_root() && !id.is_root(),
+        Some(i) => &id.as_str()[..i] == parent.as_str(),
+    }
+}
+
+/// Marathon's group JSON of an existing group as it is now, with the embeds asked for, written
+/// straight into a response. (`enforceRole` is left out: the Python client refuses the key,
+/// and it is always false.)
+pub struct GroupView<'a> {
+    state: &'a State,
+    id: &'a PathId,
+    embed: Embed,
+}
+
+impl<'a> GroupView<'a> {
+    /// The view of the group at `id`; `None` when it does not exist.
+    pub fn new(state: &'a State, id: &'a PathId, embed: Embed) -> Option<GroupView<'a>> {
+        state
+            .group_exists(id)
+            .then_some(GroupView { state, id, embed })
+    }
+
+    /// The group's own apps as it embeds them.
+    pub fn apps(&self) -> GroupApps<'a> {
+        GroupApps {
+            state: self.state,
+            id: self.id,
+            embed: self.embed.app(),
+        }
+    }
+}
+
+impl Serialize for GroupView<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        const NONE: &[u32] = &[];
+        let GroupView { state, id, embed } = *self;
+        let dependencies = state.group(id).map_or(&[][..], |g| &g.dependencies[..]);
+        let mut out = serializer.serialize_struct("Group", 6)?;
+        out.serialize_field("id", id.as_str())?;
+        out.serialize_field("dependencies", dependencies)?;
+        out.serialize_field("version", &Iso(state.group_version(id).unwrap_or_default()))?;
+        if embed.apps {
+            out.serialize_field("apps", &self.apps())?;
+        }
+        if embed.groups {
+            out.serialize_field("groups", &Subgroups { state, id, embed })?;
+        }
+        if embed.pods {
+            out.serialize_field("pods", NONE)?;
+        }
+        out.end()
+    }
+}
+
+/// The apps directly in a group, as it embeds them.
+pub struct GroupApps<'a> {
+    state: &'a State,
+    id: &'a PathId,
+    embed: AppEmbed,
+}
+
+impl Serialize for GroupApps<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let GroupApps { state, id, embed } = *self;
+        serializer.collect_seq(
+            state
+                .apps_under(id)
+                .filter(|a| is_child_of(&a.spec.id, id))
+                .map(|a| AppView::new(a, state, embed)),
+        )
+    }
+}
+
+/// The groups directly below a group, as it embeds them.
+struct Subgroups<'a> {
+    state: &'a State,
+    id: &'a PathId,
+    embed: Embed,
+}
+
+impl Serialize for Subgroups<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let Subgroups { state, id, embed } = *self;
+        serializer.collect_seq(
+            state
+                .groups_below(id)
+                .filter(|g| is_child_of(&g.id, id))
+                .filter_map(|g| GroupView::new(state, &g.id, embed)),
+        )
+    }
 }
 
 /// Marathon's group JSON of the group at `id` as it is now; `None` when it does not exist.
-/// (`enforceRole` is left out: the Python client refuses the key, and it is always false.)
 pub fn group_json(state: &State, id: &PathId, embed: Embed) -> Option<Value> {
-    let record = state.group(id);
-    if !state.group_exists(id) {
-        return None;
-    }
-    let mut doc = json!({
-        "id": id.to_string(),
-        "dependencies": record
-            .map(|g| g.dependencies.iter().map(|d| d.to_string()).collect::<Vec<_>>())
-            .unwrap_or_default(),
-        "version": state.group_version(id).unwrap_or_default().to_string(),
-    });
-    if embed.apps {
-        let apps: Vec<Value> = state
-            .apps_under(id)
-            .filter(|a| a.spec.id.parent() == *id)
-            .map(|a| app_json(a, state, embed))
-            .collect();
-        doc["apps"] = json!(apps);
-    }
-    if embed.groups {
-        let groups: Vec<Value> = state
-            .groups_below(id)
-            .filter(|g| g.id.parent() == *id)
-            .filter_map(|g| group_json(state, &g.id, embed))
-            .collect();
-        doc["groups"] = json!(groups);
-    }
-    if embed.pods {
-        doc["pods"] = json!([]);
-    }
-    Some(doc)
+    GroupView::new(state, id, embed).map(to_value)
 }
 
 /// The group JSON of a stored version: apps and groups nested as they were.
@@ -383,6 +434,23 @@ pub fn at_version(state: &State, id: &PathId, version: Timestamp) -> Result<Valu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn children_are_one_segment_below() {
+        let p = |s: &str| PathId::parse(s, None).unwrap();
+        assert!(is_child_of(&p("/a"), &PathId::root()));
+        assert!(is_child_of(&p("/a/b"), &p("/a")));
+        assert!(!is_child_of(&p("/a/b/c"), &p("/a")));
+        assert!(!is_child_of(&p("/ab/c"), &p("/a")));
+        assert!(!is_child_of(&p("/a"), &p("/a")));
+        assert!(!is_child_of(&PathId::root(), &PathId::root()));
+        for (child, parent) in [("/a/b", "/a"), ("/a", "/"), ("/x/y/z", "/x/y")] {
+            assert_eq!(
+                is_child_of(&p(child), &p(parent)),
+                p(child).parent() == p(parent)
+            );
+        }
+    }
 
     #[test]
     fn embeds() {

@@ -731,7 +731,10 @@ mod tests {
         ));
         assert!(!repeats_state(
             &state,
-            &StatusReport::fixture(TaskId(format!("{unknown}._app.1").into()), Condition::Running)
+            &StatusReport::fixture(
+                TaskId(format!("{unknown}._app.1").into()),
+                Condition::Running
+            )
         ));
     }
 

@@ -4,7 +4,9 @@ mod selector;
 
 use super::Rest;
 use super::query::{self, flag, only_known, param, params, request_id};
-use crate::api::apps::{self, UpdateOptions, app_info, path_id};
+use crate::api::apps::{
+    self, APP_BYTES, AppEmbed, AppView, TASK_BYTES, UpdateOptions, document, path_id,
+};
 use crate::api::{ApiError, Consistency};
 use crate::state::Rejection;
 use crate::state::ids::DeploymentId;
@@ -16,7 +18,8 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use selector::LabelSelector;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::json;
 
 /// Query parameters the app routes understand; anything else is refused.
 #[derive(Debug, Default)]
@@ -74,44 +77,69 @@ fn query(uri: &Uri) -> Result<AppQuery, ApiError> {
     })
 }
 
-pub async fn list(State(rest): State<Rest>, uri: Uri) -> Result<Json<Value>, ApiError> {
+pub async fn list(State(rest): State<Rest>, uri: Uri) -> Result<Response, ApiError> {
     let q = query(&uri)?;
-    let view = rest.api.read(q.consistency()?).await?;
+    let consistency = q.consistency()?;
     let selector = q
         .label
         .as_deref()
         .map(LabelSelector::parse)
         .transpose()
         .map_err(|e| ApiError::Rejected(Rejection::Invalid(e)))?;
+    let view = rest.api.read(consistency).await?;
+    let embed = if q.embed_tasks {
+        AppEmbed::INFO_WITH_TASKS
+    } else {
+        AppEmbed::INFO
+    };
+    // App ids are lowercase already (a path segment allows no capitals); commands are not.
     let id_filter = q.id.as_deref().map(str::to_lowercase);
     let cmd_filter = q.cmd.as_deref().map(str::to_lowercase);
-    let apps: Vec<Value> = view
-        .state
-        .apps()
-        .filter(|a| {
-            id_filter
-                .as_deref()
-                .is_none_or(|f| a.spec.id.as_str().to_lowercase().contains(f))
-        })
-        .filter(|a| {
-            cmd_filter.as_deref().is_none_or(|f| {
-                a.spec
-                    .to_marathon_json()
-                    .get("cmd")
-                    .and_then(Value::as_str)
-                    .is_some_and(|c| c.to_lowercase().contains(f))
+    render(move || {
+        let state = &view.state;
+        let apps: Vec<AppView> = state
+            .apps()
+            .filter(|a| {
+                id_filter
+                    .as_deref()
+                    .is_none_or(|f| a.spec.id.as_str().contains(f))
             })
-        })
-        .filter(|a| selector.as_ref().is_none_or(|s| s.matches(&a.spec.labels)))
-        .map(|a| {
-            let mut doc = app_info(a, &view.state);
-            if q.embed_tasks {
-                doc["tasks"] = json!(apps::tasks(&view.state, &a.spec.id));
-            }
-            doc
-        })
-        .collect();
-    Ok(Json(json!({ "apps": apps })))
+            .filter(|a| {
+                cmd_filter.as_deref().is_none_or(|f| {
+                    a.spec
+                        .cmd
+                        .as_deref()
+                        .is_some_and(|c| c.to_lowercase().contains(f))
+                })
+            })
+            .filter(|a| selector.as_ref().is_none_or(|s| s.matches(&a.spec.labels)))
+            .map(|a| AppView::new(a, state, embed))
+            .collect();
+        let tasks: usize = apps.iter().map(AppView::task_count).sum();
+        let capacity = apps.len() * APP_BYTES + tasks * TASK_BYTES;
+        document("apps", &apps, capacity)
+    })
+    .await
+}
+
+/// A JSON document rendered on the blocking pool: a list of 100,000 tasks is tens of
+/// milliseconds of CPU that would otherwise stall every request (and Raft) sharing the worker.
+pub(super) async fn render<F>(render: F) -> Result<Response, ApiError>
+where
+    F: FnOnce() -> Result<Vec<u8>, serde_json::Error> + Send + 'static,
+{
+    let rendered = tokio::task::spawn_blocking(render)
+        .await
+        .map_err(|e| ApiError::Internal(format!("rendering failed: {e}")))?;
+    json_response(rendered)
+}
+
+/// A rendered JSON document as a response.
+pub(super) fn json_response(
+    rendered: Result<Vec<u8>, serde_json::Error>,
+) -> Result<Response, ApiError> {
+    let body = rendered.map_err(|e| ApiError::Internal(format!("rendering failed: {e}")))?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 pub async fn create(
@@ -124,8 +152,7 @@ pub async fn create(
     let force = q.force.unwrap_or(false);
     let written = apps::create(&rest.api, &body, request_id(&headers), force).await?;
     let view = rest.api.local_view();
-    let mut doc = app_info(&written.app, &view.state);
-    doc["tasks"] = json!(apps::tasks(&view.state, &written.app.spec.id));
+    let doc = AppView::new(&written.app, &view.state, AppEmbed::INFO_WITH_TASKS);
     Ok(created(&written.app.spec.id, &written.deployment, doc))
 }
 
@@ -150,7 +177,7 @@ pub async fn put_many(
 }
 
 /// 201 with `Location` and `Marathon-Deployment-Id`.
-fn created(id: &PathId, deployment: &DeploymentId, doc: Value) -> Response {
+fn created(id: &PathId, deployment: &DeploymentId, doc: impl Serialize) -> Response {
     let location = format!("/v2/apps{id}");
     (
         StatusCode::CREATED,
@@ -204,7 +231,7 @@ pub async fn get(
     State(rest): State<Rest>,
     Path(raw): Path<String>,
     uri: Uri,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let q = query(&uri)?;
     let path = parse_path(&raw)?;
     let view = rest.api.read(q.consistency()?).await?;
@@ -212,10 +239,15 @@ pub async fn get(
     let not_found = |id: &PathId| ApiError::Rejected(Rejection::AppNotFound(id.clone()));
     match path {
         AppPath::App(id) => {
-            let record = state.app(&id).ok_or_else(|| not_found(&id))?;
-            let mut doc = app_info(record, state);
-            doc["tasks"] = json!(apps::tasks(state, &id));
-            Ok(Json(json!({ "app": doc })))
+            state.app(&id).ok_or_else(|| not_found(&id))?;
+            render(move || {
+                let state = &view.state;
+                let record = state.app(&id).expect("the app was found in this view");
+                let app = AppView::new(record, state, AppEmbed::INFO_WITH_TASKS);
+                let capacity = APP_BYTES + app.task_count() * TASK_BYTES;
+                document("app", &app, capacity)
+            })
+            .await
         }
         AppPath::Versions(id) => {
             state.app(&id).ok_or_else(|| not_found(&id))?;
@@ -225,7 +257,7 @@ pub async fn get(
                 .map(|v| v.to_string())
                 .collect();
             versions.reverse();
-            Ok(Json(json!({ "versions": versions })))
+            Ok(Json(json!({ "versions": versions })).into_response())
         }
         AppPath::Version(id, raw_version) => {
             let version = Timestamp::parse(&raw_version).ok_or_else(|| {
@@ -238,7 +270,7 @@ pub async fn get(
             })?;
             let mut doc = spec.to_marathon_json();
             doc["version"] = json!(version.to_string());
-            Ok(Json(doc))
+            Ok(Json(doc).into_response())
         }
     }
 }

@@ -2,10 +2,11 @@
 //! `version` rollback, `dryRun`, PATCH of `enforceRole`), deletion, and each group's versions.
 
 use super::Rest;
-use super::apps::deployed;
+use super::apps::{deployed, render};
 use super::query::{consistency, flag, only_known, param, params, request_id};
+use crate::api::apps::{document, rendered};
 use crate::api::groups::{
-    self, Embed, GroupWrite, WriteOptions, at_version, group_json, group_path, parse_version,
+    self, Embed, GroupView, GroupWrite, WriteOptions, at_version, group_path, parse_version,
     steps_json, versions,
 };
 use crate::api::{ApiError, Consistency};
@@ -17,7 +18,10 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde_json::json;
+
+/// The buffer a group document starts in; it grows with the subtree.
+const GROUP_BYTES: usize = 16 * 1024;
 
 /// The query of a group route; anything else is refused.
 struct GroupQuery {
@@ -117,35 +121,48 @@ fn answer(write: GroupWrite, created: bool) -> Response {
     }
 }
 
-async fn get_path(rest: &Rest, path: GroupPath, uri: &Uri) -> Result<Json<Value>, ApiError> {
+async fn get_path(rest: &Rest, path: GroupPath, uri: &Uri) -> Result<Response, ApiError> {
     let q = query(uri)?;
     let view = rest.api.read(q.consistency).await?;
     let state = &view.state;
     match path {
-        GroupPath::Group(id) => group_json(state, &id, q.embed)
-            .map(Json)
-            .ok_or_else(|| Rejection::GroupNotFound(id).into()),
+        GroupPath::Group(id) => {
+            GroupView::new(state, &id, q.embed).ok_or(Rejection::GroupNotFound(id.clone()))?;
+            render(move || {
+                let group = GroupView::new(&view.state, &id, q.embed);
+                rendered(group, GROUP_BYTES)
+            })
+            .await
+        }
         GroupPath::Versions(id) => {
             let list: Vec<String> = versions(state, &id)?
                 .iter()
                 .map(|v| v.to_string())
                 .collect();
-            Ok(Json(json!(list)))
+            Ok(Json(json!(list)).into_response())
         }
-        GroupPath::Version(id, raw) => Ok(Json(at_version(state, &id, parse_version(&raw)?)?)),
+        GroupPath::Version(id, raw) => {
+            Ok(Json(at_version(state, &id, parse_version(&raw)?)?).into_response())
+        }
         GroupPath::Apps(id) => {
             let embed = Embed {
                 groups: false,
                 ..q.embed
             };
-            let doc = group_json(state, &id, embed)
-                .ok_or_else(|| ApiError::from(Rejection::GroupNotFound(id)))?;
-            Ok(Json(json!({ "apps": doc["apps"].clone() })))
+            GroupView::new(state, &id, embed).ok_or(Rejection::GroupNotFound(id.clone()))?;
+            render(move || {
+                let state = &view.state;
+                let apps = GroupView::new(state, &id, embed)
+                    .filter(|_| embed.apps)
+                    .map(|g| g.apps());
+                document("apps", apps, GROUP_BYTES)
+            })
+            .await
         }
     }
 }
 
-pub async fn get_root(State(rest): State<Rest>, uri: Uri) -> Result<Json<Value>, ApiError> {
+pub async fn get_root(State(rest): State<Rest>, uri: Uri) -> Result<Response, ApiError> {
     get_path(&rest, GroupPath::Group(PathId::root()), &uri).await
 }
 
@@ -153,7 +170,7 @@ pub async fn get(
     State(rest): State<Rest>,
     Path(raw): Path<String>,
     uri: Uri,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     get_path(&rest, parse_path(&raw)?, &uri).await
 }
 

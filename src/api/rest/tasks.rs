@@ -3,21 +3,21 @@
 //! `/v2/apps/{*id}` routes come here first and hand plain app paths on to `apps`.
 
 use super::Rest;
-use super::apps::{self as app_routes, deployed};
+use super::apps::{self as app_routes, deployed, json_response, render};
 use super::query::{consistency, flag, param, params, request_id};
-use crate::api::apps::{self, KillOptions, Killed, path_id, task_has_status, task_json};
+use crate::api::apps::{
+    self, KillOptions, Killed, TASK_BYTES, TaskView, Tasks, document, path_id, task_has_status,
+};
 use crate::api::{ApiError, Consistency};
 use crate::state::State as AppState;
 use crate::state::ids::InstanceId;
-use crate::state::model::{AppRecord, Condition};
+use crate::state::model::{AppRecord, Condition, Instance};
 use crate::state::path::PathId;
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 /// What a path under `/v2/apps/` names, for the routes this file serves.
 enum TaskPath {
@@ -109,9 +109,7 @@ pub async fn get(
     uri: Uri,
 ) -> Result<Response, ApiError> {
     let TaskPath::Tasks(id) = parse_path(&raw)? else {
-        return app_routes::get(State(rest), Path(raw), uri)
-            .await
-            .map(IntoResponse::into_response);
+        return app_routes::get(State(rest), Path(raw), uri).await;
     };
     let params = params(&uri);
     let view = rest
@@ -125,7 +123,11 @@ pub async fn get(
     if wants_text(&headers) {
         return Ok(text(endpoints_text(&view.state, std::iter::once(record))));
     }
-    Ok(Json(json!({ "tasks": apps::tasks(&view.state, &id) })).into_response())
+    render(move || {
+        let instances: Vec<&Instance> = view.state.instances_of(&id).collect();
+        document("tasks", Tasks(&instances), instances.len() * TASK_BYTES)
+    })
+    .await
 }
 
 /// `POST /v2/apps/{id}/restart?force=`: a rolling restart without a definition change.
@@ -181,13 +183,10 @@ pub async fn delete(
             version,
         } => deployed(&deployment, version),
         Killed::Tasks(tasks) if single => match tasks.first() {
-            Some(task) => Json(json!({ "task": task_json(task) })).into_response(),
+            Some(task) => json_response(document("task", TaskView(task), TASK_BYTES))?,
             None => ApiError::NotFound("the task is already gone".into()).into_response(),
         },
-        Killed::Tasks(tasks) => {
-            let tasks: Vec<Value> = tasks.iter().map(task_json).collect();
-            Json(json!({ "tasks": tasks })).into_response()
-        }
+        Killed::Tasks(tasks) => killed_tasks(&tasks)?,
     })
 }
 
@@ -207,17 +206,25 @@ pub async fn list(
         .api
         .read(consistency(param(&params, "consistency"))?)
         .await?;
-    let state = &view.state;
     if wants_text(&headers) {
-        return Ok(text(endpoints_text(state, state.apps())));
+        return Ok(text(endpoints_text(&view.state, view.state.apps())));
     }
-    let tasks: Vec<Value> = state
-        .apps()
-        .flat_map(|a| state.instances_of(&a.spec.id))
-        .filter(|i| task_has_status(i, &statuses))
-        .map(task_json)
-        .collect();
-    Ok(Json(json!({ "tasks": tasks })).into_response())
+    render(move || {
+        let state = &view.state;
+        let instances: Vec<&Instance> = state
+            .apps()
+            .flat_map(|a| state.instances_of(&a.spec.id))
+            .filter(|i| task_has_status(i, &statuses))
+            .collect();
+        document("tasks", Tasks(&instances), instances.len() * TASK_BYTES)
+    })
+    .await
+}
+
+/// `{"tasks": [...]}` of the tasks a kill stopped.
+fn killed_tasks(tasks: &[Instance]) -> Result<Response, ApiError> {
+    let tasks: Vec<&Instance> = tasks.iter().collect();
+    json_response(document("tasks", Tasks(&tasks), tasks.len() * TASK_BYTES))
 }
 
 #[derive(Deserialize)]
@@ -243,10 +250,7 @@ pub async fn kill(
                 deployment,
                 version,
             } => deployed(&deployment, version),
-            Killed::Tasks(tasks) => {
-                let tasks: Vec<Value> = tasks.iter().map(task_json).collect();
-                Json(json!({ "tasks": tasks })).into_response()
-            }
+            Killed::Tasks(tasks) => killed_tasks(&tasks)?,
         },
     )
 }
