@@ -26,7 +26,7 @@ use crate::state::model::{AppFailures, AppRecord, Condition, DeploymentAction, G
 use crate::state::path::PathId;
 use crate::state::time::Timestamp;
 use crate::state::unreachable::{Unreachability, unreachability};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 #[derive(Debug, Default)]
@@ -80,11 +80,11 @@ fn kill_order<'a>(
     mut candidates: Vec<&'a Instance>,
     selection: KillSelection,
 ) -> Vec<&'a Instance> {
-    candidates.sort_by_key(|i| (i.provisioned_at, i.id.clone()));
+    candidates.sort_by(|a, b| (a.provisioned_at, &a.id).cmp(&(b.provisioned_at, &b.id)));
     if selection == KillSelection::YoungestFirst {
         candidates.reverse();
     }
-    candidates.sort_by_key(|i| healthy(state, i));
+    candidates.sort_by_cached_key(|i| healthy(state, i));
     candidates
 }
 
@@ -118,8 +118,42 @@ impl<'a> AppView<'a> {
     }
 }
 
+/// What the deployments in progress ask of each app: the action of the step that drives it,
+/// or that it waits for a later step. Built once per decision, since a group deployment can
+/// hold thousands of actions in one step (looking each app up in it made `decide` quadratic).
+#[derive(Default)]
+struct DeploymentRoles<'a> {
+    driving: HashMap<&'a PathId, &'a DeploymentAction>,
+    /// Apps with an action in a later step of a deployment and none in its current step.
+    waiting: HashSet<&'a PathId>,
+}
+
+impl<'a> DeploymentRoles<'a> {
+    fn of(state: &'a State) -> DeploymentRoles<'a> {
+        let mut roles = DeploymentRoles::default();
+        for d in state.deployments() {
+            let Some(step) = d.steps.get(d.current_step) else {
+                continue;
+            };
+            let current: HashMap<&PathId, &DeploymentAction> =
+                step.actions.iter().map(|a| (a.app(), a)).collect();
+            for later in d.steps.iter().skip(d.current_step + 1) {
+                for a in &later.actions {
+                    if !current.contains_key(a.app()) {
+                        roles.waiting.insert(a.app());
+                    }
+                }
+            }
+            // As with one deployment after another: the last one driving an app wins.
+            roles.driving.extend(current);
+        }
+        roles
+    }
+}
+
 pub fn decide(state: &State, now: Timestamp) -> Decisions {
     let mut decisions = Decisions::default();
+    let roles = DeploymentRoles::of(state);
     let mut by_app: BTreeMap<&PathId, Vec<&Instance>> = BTreeMap::new();
     for i in state.instances() {
         by_app.entry(&i.app).or_default().push(i);
@@ -137,15 +171,8 @@ pub fn decide(state: &State, now: Timestamp) -> Decisions {
             }
         }
         let view = AppView::new(state, record, all, now);
-        let mut driving = None;
-        let mut waiting = false;
-        for d in state.deployments_of(id) {
-            waiting |= d.waits(id);
-            if let Some(action) = d.current_action(id) {
-                driving = Some(action);
-            }
-        }
-        if waiting && driving.is_none() {
+        let driving = roles.driving.get(id).copied();
+        if roles.waiting.contains(id) && driving.is_none() {
             continue;
         }
         let (launch, kill) = match driving {
@@ -196,6 +223,9 @@ fn converge<'a>(view: &AppView<'a>) -> (u32, Vec<&'a Instance>) {
         return ((target - active) as u32, Vec::new());
     }
     let excess = active - target;
+    if excess == 0 {
+        return (0, Vec::new());
+    }
     let order = kill_order(
         view.state,
         view.active.clone(),
