@@ -287,7 +287,16 @@ impl Session {
     /// fails (leadership lost), the update stays unacknowledged and Mesos sends it again to
     /// the next leader.
     fn status(&mut self, status: TaskStatus) {
-        if status.uuid.is_none() && repeats_state(&self.api.local_view().state, &report(&status)) {
+        // A reconciliation answer (no uuid: nothing to acknowledge) that repeats the state is
+        // not committed: a leader reconciles every instance after each subscription, and at
+        // 100,000 tasks those empty writes cost a new leader its lease.
+        if status.uuid.is_none()
+            && self
+                .api
+                .local_view()
+                .state
+                .repeats_observation(&report(&status))
+        {
             return;
         }
         let api = self.api.clone();
@@ -617,27 +626,6 @@ fn reconcile_task(instance: &Instance) -> ReconcileTask {
     }
 }
 
-/// Whether a status without uuid (a reconciliation answer: nothing to acknowledge) only repeats
-/// what the state holds for the instance's current task, which the state would drop as a
-/// duplicate: it is then not committed. A leader reconciles every instance after each
-/// subscription (explicitly, then implicitly); with 100,000 tasks that was 200,000 Raft writes
-/// of nothing, a load that cost the new leader its lease, and the next one the same.
-fn repeats_state(state: &State, report: &StatusReport) -> bool {
-    let Some((id, _)) = report.task_id.instance() else {
-        return false;
-    };
-    let Some(observed) = state
-        .instance(&id)
-        .filter(|i| i.task_id() == report.task_id)
-        .and_then(|i| i.observed.as_ref())
-    else {
-        return false;
-    };
-    observed.condition == report.condition
-        || (observed.condition == Condition::UnreachableInactive
-            && report.condition == Condition::Unreachable)
-}
-
 /// A Mesos status as the state records it.
 fn report(status: &TaskStatus) -> StatusReport {
     StatusReport {
@@ -712,7 +700,7 @@ mod tests {
         apply(&mut state, 2, provision);
         let answer = |condition| StatusReport::fixture(task.clone(), condition);
         assert!(
-            !repeats_state(&state, &answer(Condition::Running)),
+            !state.repeats_observation(&answer(Condition::Running)),
             "nothing observed yet: news"
         );
         let running = Command::RecordStatus {
@@ -722,20 +710,14 @@ mod tests {
             },
         };
         apply(&mut state, 3, running);
-        assert!(repeats_state(&state, &answer(Condition::Running)));
-        assert!(!repeats_state(&state, &answer(Condition::Gone)));
+        assert!(state.repeats_observation(&answer(Condition::Running)));
+        assert!(!state.repeats_observation(&answer(Condition::Gone)));
         let other_task = TaskId(format!("{}x", task.0).into());
-        assert!(!repeats_state(
-            &state,
-            &StatusReport::fixture(other_task, Condition::Running)
-        ));
-        assert!(!repeats_state(
-            &state,
-            &StatusReport::fixture(
-                TaskId(format!("{unknown}._app.1").into()),
-                Condition::Running
-            )
-        ));
+        assert!(!state.repeats_observation(&StatusReport::fixture(other_task, Condition::Running)));
+        assert!(!state.repeats_observation(&StatusReport::fixture(
+            TaskId(format!("{unknown}._app.1").into()),
+            Condition::Running
+        )));
     }
 
     #[test]

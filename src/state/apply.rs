@@ -453,23 +453,8 @@ impl State {
             return effect(Some(&id), StatusEffect::Stale);
         }
         let previous = instance.observed.as_ref();
-        // An instance the leader marked inactive stays so while Mesos still calls it
-        // unreachable (its strategy's clock keeps running from the first report).
-        let condition = match previous {
-            Some(prev)
-                if prev.condition == Condition::UnreachableInactive
-                    && report.condition == Condition::Unreachable =>
-            {
-                Condition::UnreachableInactive
-            }
-            _ => report.condition,
-        };
-        let duplicate = match (&report.status_uuid, previous) {
-            (Some(uuid), Some(prev)) => prev.status_uuid.as_ref() == Some(uuid),
-            // Reconciliation answers carry no uuid: news only when the condition changes.
-            (None, Some(prev)) => prev.condition == condition,
-            (_, None) => false,
-        };
+        let condition = previous.map_or(report.condition, |p| p.condition_after(report.condition));
+        let duplicate = previous.is_some_and(|p| p.repeated_by(report));
         if duplicate {
             return effect(Some(&id), StatusEffect::Duplicate);
         }

@@ -135,6 +135,17 @@ impl State {
         self.instances.get(id).map(|i| &**i)
     }
 
+    /// Whether recording `report` would change nothing: it names the instance's current task
+    /// and repeats its last observation.
+    pub fn repeats_observation(&self, report: &model::StatusReport) -> bool {
+        report.task_id.instance().is_some_and(|(id, _)| {
+            self.instance(&id).is_some_and(|i| {
+                i.task_id() == report.task_id
+                    && i.observed.as_ref().is_some_and(|o| o.repeated_by(report))
+            })
+        })
+    }
+
     /// One instance to change: copied first if a reader still shares it.
     fn instance_mut(&mut self, id: &InstanceId) -> Option<&mut Instance> {
         self.instances.get_mut(id).map(Arc::make_mut)

@@ -148,6 +148,28 @@ pub struct ObservedStatus {
     pub updated_at: Timestamp,
 }
 
+impl ObservedStatus {
+    /// What a reported condition means after this observation: an instance the leader marked
+    /// inactive stays so while Mesos still calls it unreachable (its strategy's clock keeps
+    /// running from the first report).
+    pub fn condition_after(&self, reported: Condition) -> Condition {
+        if self.condition == Condition::UnreachableInactive && reported == Condition::Unreachable {
+            Condition::UnreachableInactive
+        } else {
+            reported
+        }
+    }
+
+    /// Whether `report` only repeats this observation: the same status uuid or, for a
+    /// reconciliation answer (no uuid), the same condition. Recording it changes nothing.
+    pub fn repeated_by(&self, report: &StatusReport) -> bool {
+        match &report.status_uuid {
+            Some(uuid) => self.status_uuid.as_ref() == Some(uuid),
+            None => self.condition == self.condition_after(report.condition),
+        }
+    }
+}
+
 /// A task status as the scheduler records it: what `RecordStatus` carries.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StatusReport {
