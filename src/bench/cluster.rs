@@ -98,10 +98,12 @@ impl LocalCluster {
             .create(true)
             .append(true)
             .open(self.path().join(format!("n{id}.log")))?;
-        // BATON_BENCH_NODE_WRAPPER: a command every node runs under, e.g. `heaptrack -o DIR/n`
-        // (with a `--features system-allocator` build); SIGKILL then reaches only the wrapper.
+        // BATON_BENCH_NODE_WRAPPER: a command every node runs under, `{id}` replaced by the
+        // node's id, e.g. `heaptrack -o DIR/n{id}` (with a `--features system-allocator`
+        // build); SIGKILL then reaches only the wrapper.
         let mut command = match std::env::var("BATON_BENCH_NODE_WRAPPER") {
             Ok(wrapper) if !wrapper.trim().is_empty() => {
+                let wrapper = wrapper.replace("{id}", &id.to_string());
                 let mut words = wrapper.split_whitespace();
                 let mut command = Command::new(words.next().unwrap_or_default());
                 command.args(words).arg(&self.binary);

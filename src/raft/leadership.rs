@@ -4,13 +4,23 @@
 //!
 //! A node *acts* as leader only while Raft says it leads, the first entry of its term has been
 //! applied, and a quorum acknowledged it within the lease. Each such term gets a fresh
-//! cancellation token, cancelled the moment any of the three stops holding.
+//! cancellation token, cancelled the moment either of the first two stops holding, or when the
+//! lease has been lapsed (for example through SIGSTOP) for [`LAPSE_GRACE`]. A
+//! shorter lapse only pauses the leader's actions (`Role::Deposed` until a quorum answers
+//! again): on a saturated machine a quorum's acknowledgements can be late for a few hundred
+//! milliseconds, and ending the term for that would drop the Mesos subscription, whose renewal
+//! reconciles every task. Pausing is safe because every effect the leader has goes through a
+//! commit (a commit needs this term's quorum) or is gated on the lease at the moment it is made.
 
 use super::types::{Member, NodeId, Raft, RaftMetrics};
 use openraft::ServerState;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
+
+/// How long a leader's term outlives a lapsed lease: past it the node is taken to be cut off
+/// from its quorum, and its term (with the Mesos subscription) ends.
+pub const LAPSE_GRACE: Duration = Duration::from_secs(2);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
@@ -56,7 +66,9 @@ pub struct Leadership {
     pub members: Vec<MemberInfo>,
     pub last_applied: u64,
     pub last_log: u64,
-    /// Cancelled when this node stops acting as leader of `term`; `Some` only while `Leader`.
+    /// The term this node leads, cancelled when it ends (see the module's comment); `Some`
+    /// while `Leader`, and through a short lapse of the lease (`Deposed`), when leader-only
+    /// actions wait for the lease to return.
     pub term_token: Option<CancellationToken>,
     /// When the lease of a `Leader` runs out unless a quorum acknowledges it again (`None`: no
     /// lease, a single voter). Readers check it: a process continued after SIGSTOP serves
@@ -78,11 +90,10 @@ impl Leadership {
     }
 
     /// This leadership as of `now`: a `Leader` whose lease has run out since it was published
-    /// is `Deposed`.
+    /// is `Deposed` (its term lasts until the watch ends it).
     pub fn at(mut self, now: Instant) -> Leadership {
         if self.role == Role::Leader && self.lease_until.is_some_and(|until| now > until) {
             self.role = Role::Deposed;
-            self.term_token = None;
         }
         self
     }
@@ -111,6 +122,24 @@ pub fn members_of(m: &RaftMetrics) -> Vec<MemberInfo> {
             voter: voters.contains(id),
         })
         .collect()
+}
+
+/// Whether the term this node leads goes on: a lapse of the lease (`Deposed`, last quorum
+/// acknowledgement `acked_ago`, `None` when none was seen) pauses it; it ends when Raft no
+/// longer leads here in a confirmed term, or after a lapse (or a stall of the whole process)
+/// longer than [`LAPSE_GRACE`]. A change of term is checked by the caller.
+fn term_goes_on(
+    role: Role,
+    leads_confirmed: bool,
+    acked_ago: Option<Duration>,
+    lease: Duration,
+) -> bool {
+    match (role, acked_ago) {
+        _ if !leads_confirmed => false,
+        (Role::Leader, _) => true,
+        (Role::Deposed, Some(ago)) => ago <= lease + LAPSE_GRACE,
+        _ => false,
+    }
 }
 
 /// Watches Raft and publishes [`Leadership`] until `shutdown` is cancelled.
@@ -173,13 +202,13 @@ impl LeadershipWatch {
             let m = metrics.borrow_and_update().clone();
             // This loop wakes at least every lease/4. A longer gap means the process stood
             // still (SIGSTOP, a stalled machine), and metrics read now may have been published
-            // before it did: their quorum age would be counted from the wrong moment. Trust
-            // no acknowledgement until openraft reports afresh.
+            // before it did: their quorum age would be counted from the wrong moment. Keep the
+            // last acknowledgement seen before (its age counts the stall, so the lease has
+            // lapsed, and a stall past `LAPSE_GRACE` ends the term) until openraft reports
+            // afresh.
             let stalled = last_ran.elapsed() > self.lease;
             last_ran = Instant::now();
-            if stalled {
-                self.quorum_acked_at = None;
-            } else if observed {
+            if !stalled && observed {
                 self.quorum_acked_at = m
                     .millis_since_quorum_ack
                     .and_then(|ms| Instant::now().checked_sub(Duration::from_millis(ms)));
@@ -212,7 +241,8 @@ impl LeadershipWatch {
             ServerState::Learner => Role::Learner,
             ServerState::Shutdown => Role::Shutdown,
         };
-        if role != Role::Leader
+        let acked_ago = self.quorum_acked_at.map(|at| at.elapsed());
+        if !term_goes_on(role, raft_leader && confirmed, acked_ago, self.lease)
             || self
                 .term_token
                 .as_ref()
@@ -261,5 +291,45 @@ impl LeadershipWatch {
             tracing::info!(term, "no longer acting as leader");
             token.cancel();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LEASE: Duration = Duration::from_millis(150);
+
+    #[test]
+    fn a_short_lapse_of_the_lease_pauses_the_term_and_a_long_one_ends_it() {
+        let ms = Duration::from_millis;
+        assert!(term_goes_on(Role::Leader, true, Some(ms(20)), LEASE));
+        // Acknowledgements late under load: the lease lapsed, the term (and the Mesos
+        // subscription hanging on it) goes on.
+        assert!(term_goes_on(Role::Deposed, true, Some(ms(400)), LEASE));
+        assert!(term_goes_on(
+            Role::Deposed,
+            true,
+            Some(LEASE + LAPSE_GRACE),
+            LEASE
+        ));
+        // Cut off for longer: the node gives its term up.
+        assert!(!term_goes_on(
+            Role::Deposed,
+            true,
+            Some(LEASE + LAPSE_GRACE + ms(1)),
+            LEASE
+        ));
+    }
+
+    #[test]
+    fn a_term_ends_at_once_when_raft_stops_leading_or_no_quorum_ever_answered() {
+        let ms = Duration::from_millis;
+        // Never acknowledged in this term.
+        assert!(!term_goes_on(Role::Deposed, true, None, LEASE));
+        // Raft no longer leads here, or the term is not confirmed.
+        assert!(!term_goes_on(Role::Follower, false, Some(ms(10)), LEASE));
+        assert!(!term_goes_on(Role::Deposed, false, Some(ms(10)), LEASE));
+        assert!(!term_goes_on(Role::Candidate, false, None, LEASE));
     }
 }

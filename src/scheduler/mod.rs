@@ -181,6 +181,9 @@ pub struct Scheduler {
     client: Client,
 }
 
+/// How often a leader whose lease lapsed looks whether it came back.
+const LAPSE_POLL: Duration = Duration::from_millis(10);
+
 /// The term a scheduler acts in: every call to Mesos passes [`Fence::holds`] first.
 #[derive(Clone)]
 pub struct Fence {
@@ -193,6 +196,18 @@ impl Fence {
     /// included, so a node continued after SIGSTOP fails this before its watch catches up).
     pub fn holds(&self) -> bool {
         !self.term.is_cancelled() && self.api.leadership().is_leader()
+    }
+
+    /// Waits until this node may act as leader of the term again (the lease lapses under load
+    /// and returns with the next quorum acknowledgement); `false` when the term ended instead.
+    pub async fn acting(&self) -> bool {
+        while !self.holds() {
+            tokio::select! {
+                _ = self.term.cancelled() => return false,
+                _ = tokio::time::sleep(LAPSE_POLL) => {}
+            }
+        }
+        true
     }
 }
 
@@ -265,7 +280,7 @@ impl Scheduler {
     /// Subscribes again and again (with backoff) until the term ends.
     async fn lead(&self, fence: &Fence) {
         let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
-        while fence.holds() {
+        while fence.acting().await {
             let stored = self.api.local_view().state.settings().framework_id.clone();
             let info = self.settings.framework_info(stored.as_ref());
             let subscribed = tokio::select! {

@@ -207,9 +207,10 @@ impl Session {
         self.api.publish_queue(published);
     }
 
-    /// Sends a call if, and only if, this node still acts as leader of the session's term.
+    /// Sends a call if, and only if, this node acts as leader of the session's term (waiting
+    /// through a lapse of its lease).
     async fn call(&self, body: CallBody) -> Result<(), SessionError> {
-        if !self.fence.holds() {
+        if !self.fence.acting().await {
             return Err(SessionError::Deposed);
         }
         Ok(self.caller.call(body).await?)
@@ -221,7 +222,7 @@ impl Session {
         if stored.as_ref() == Some(&assigned) {
             return Ok(());
         }
-        if !self.fence.holds() {
+        if !self.fence.acting().await {
             return Err(SessionError::Deposed);
         }
         match self
@@ -421,7 +422,7 @@ impl Session {
         if placed.is_empty() {
             return Ok(Vec::new());
         }
-        if !self.fence.holds() {
+        if !self.fence.acting().await {
             return Err(SessionError::Deposed);
         }
         let view = self.api.local_view();

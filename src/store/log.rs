@@ -23,13 +23,15 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("raft_log");
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("raft_meta");
-/// redb's page cache for the log: replication reads the recent tail, which this holds.
-const LOG_CACHE_BYTES: usize = 32 * 1024 * 1024;
+/// redb's page cache for the log. Replication and the state machine read the recent entries
+/// from `Tail`; the cache spares appends and purges re-reading B-tree pages.
+const LOG_CACHE_BYTES: usize = 8 * 1024 * 1024;
 /// Newest entries kept decoded in memory: replication and the state machine read the entries
 /// just appended, and serving them from here spares decoding them back out of redb. Bounded by
-/// count and by their encoded size (a batch of launches can hold thousands of instances).
+/// count and by their encoded size (a batch of launches can hold thousands of instances);
+/// decoded, an entry takes several times its encoded size.
 const TAIL_ENTRIES: usize = 8192;
-const TAIL_BYTES: usize = 16 * 1024 * 1024;
+const TAIL_BYTES: usize = 4 * 1024 * 1024;
 /// The encoded bytes of entries one AppendEntries carries (always at least one entry).
 /// openraft gives that RPC one heartbeat interval (50 ms by default) and would otherwise send up
 /// to 300 entries, each a batch of up to 512 commands (hundreds of KB for launches): a follower

@@ -27,8 +27,9 @@ const JOURNAL: TableDefinition<u64, &[u8]> = TableDefinition::new("sm_journal");
 pub(super) const LAST_APPLIED_KEY: &str = "last_applied";
 pub(super) const MEMBERSHIP_KEY: &str = "membership";
 /// redb's page cache for the state machine. Reads are served from the in-memory `State`; the
-/// cache only spares inserts re-reading B-tree pages, so it need not hold the whole file.
-const STATE_CACHE_BYTES: usize = 64 * 1024 * 1024;
+/// cache only spares inserts re-reading B-tree pages (a miss is a read from the OS page
+/// cache), so it need not hold the whole file; it counts in the node's resident memory.
+const STATE_CACHE_BYTES: usize = 16 * 1024 * 1024;
 /// Events buffered for slow subscribers; one that falls further behind is told it lagged.
 const EVENT_BUFFER: usize = 8192;
 
@@ -254,35 +255,10 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         I: IntoIterator<Item = Entry> + OptionalSend,
         I::IntoIter: OptionalSend,
     {
-        let mut next = StateView::clone(&self.current);
-        let mut touched = RowKeys::new();
-        let mut events = Vec::new();
-        let mut responses = Vec::new();
-        for entry in entries {
-            next.applied = Some(entry.log_id);
-            match entry.payload {
-                EntryPayload::Blank => responses.push(Vec::new()),
-                EntryPayload::Normal(Batch(requests)) => {
-                    let index = entry.log_id.index;
-                    let mut answers = Vec::with_capacity(requests.len());
-                    for (slot, request) in requests.iter().enumerate() {
-                        let (response, applied) = next.state.apply((index, slot as u32), request);
-                        touched.extend(applied.touched);
-                        events.extend(applied.events.into_iter().map(|event| AppliedEvent {
-                            index,
-                            time: request.time,
-                            event,
-                        }));
-                        answers.push(response);
-                    }
-                    responses.push(answers);
-                }
-                EntryPayload::Membership(m) => {
-                    next.membership = StoredMembership::new(Some(entry.log_id), m);
-                    responses.push(Vec::new());
-                }
-            }
-        }
+        // A batch can take long to apply (a group of thousands of apps): on a worker thread of
+        // its own, so the runtime's other tasks (heartbeats, the leadership watch) run on.
+        let (next, touched, events, responses) =
+            on_blocking_thread(|| apply_entries(&self.current, entries));
         if responses.is_empty() {
             return Ok(responses);
         }
@@ -420,5 +396,52 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
             meta: stored.meta,
             snapshot: Box::new(Cursor::new(stored.data)),
         })
+    }
+}
+
+/// What applying `entries` to `current` makes: the new view, the rows it touched, its events
+/// and each entry's responses.
+fn apply_entries(
+    current: &StateView,
+    entries: impl IntoIterator<Item = Entry>,
+) -> (StateView, RowKeys, Vec<AppliedEvent>, Vec<Vec<Response>>) {
+    let mut next = current.clone();
+    let mut touched = RowKeys::new();
+    let mut events = Vec::new();
+    let mut responses = Vec::new();
+    for entry in entries {
+        next.applied = Some(entry.log_id);
+        match entry.payload {
+            EntryPayload::Blank => responses.push(Vec::new()),
+            EntryPayload::Normal(Batch(requests)) => {
+                let index = entry.log_id.index;
+                let mut answers = Vec::with_capacity(requests.len());
+                for (slot, request) in requests.iter().enumerate() {
+                    let (response, applied) = next.state.apply((index, slot as u32), request);
+                    touched.extend(applied.touched);
+                    events.extend(applied.events.into_iter().map(|event| AppliedEvent {
+                        index,
+                        time: request.time,
+                        event,
+                    }));
+                    answers.push(response);
+                }
+                responses.push(answers);
+            }
+            EntryPayload::Membership(m) => {
+                next.membership = StoredMembership::new(Some(entry.log_id), m);
+                responses.push(Vec::new());
+            }
+        }
+    }
+    (next, touched, events, responses)
+}
+
+/// Runs `f`, which may take long, without holding up the other tasks of this runtime worker
+/// (a multi-threaded runtime hands them to another thread meanwhile).
+fn on_blocking_thread<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
     }
 }
