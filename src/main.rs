@@ -223,12 +223,61 @@ fn embedded_mesos(
     }))
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
     let cli = Cli::parse();
-    if let Err(e) = run(cli).await {
+    if matches!(cli.command, Command::Node { .. } | Command::Dev { .. }) {
+        return_memory_promptly();
+    }
+    keep_small_pages();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    if let Err(e) = runtime.block_on(run(cli)) {
         eprintln!("baton: {e:#}");
         std::process::exit(1);
+    }
+}
+
+/// How long mimalloc keeps memory the process freed before it gives it back to the OS.
+const PURGE_DELAY_VAR: &str = "MIMALLOC_PURGE_DELAY";
+const PURGE_DELAY_MS: &str = "10";
+
+/// A node frees large transient buffers (responses of tens of MB, bursts of status updates and
+/// log entries) between long idle stretches. mimalloc's default keeps freed memory for a second
+/// and gives it back only while the process allocates, so a leader that had just launched
+/// 100,000 instances or served a large app list held well over 100 MiB it no longer used.
+/// mimalloc reads its options from the environment when the process loads, before `main`:
+/// a node re-executes itself once with a short delay set (unless the variable is already
+/// set, by the operator or by this). Safe code cannot set the option otherwise.
+fn return_memory_promptly() {
+    #[cfg(all(unix, not(feature = "system-allocator")))]
+    if std::env::var_os(PURGE_DELAY_VAR).is_none() {
+        use std::os::unix::process::CommandExt;
+        let Ok(exe) = std::env::current_exe() else {
+            return;
+        };
+        let mut args = std::env::args_os();
+        let mut command = std::process::Command::new(exe);
+        if let Some(arg0) = args.next() {
+            command.arg0(arg0);
+        }
+        let e = command
+            .args(args)
+            .env(PURGE_DELAY_VAR, PURGE_DELAY_MS)
+            .exec();
+        eprintln!("baton: cannot re-execute with {PURGE_DELAY_VAR} set ({e}); going on without");
+    }
+}
+
+/// Opts this process out of transparent huge pages (most distributions enable them for every
+/// process). A node's heap is millions of small, long-lived objects plus bursts of large
+/// buffers: with huge pages, a 2 MiB page stays resident while any object on it lives, and the
+/// kernel spent much of a restart zeroing fresh huge pages.
+fn keep_small_pages() {
+    #[cfg(target_os = "linux")]
+    if let Err(e) = rustix::thread::disable_transparent_huge_pages(true) {
+        eprintln!("baton: cannot opt out of transparent huge pages: {e}");
     }
 }
 

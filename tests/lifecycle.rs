@@ -168,3 +168,24 @@ async fn baton_dev_runs_tasks_on_its_embedded_mesos_and_keeps_its_data() {
     assert_ne!(second, first);
     drop(dev);
 }
+
+/// A node gives memory back promptly: it runs without transparent huge pages and with
+/// mimalloc's purge delay shortened (set by re-executing itself, so the pid stays the one
+/// its parent started).
+#[tokio::test]
+async fn a_node_runs_without_huge_pages_and_with_a_short_purge_delay() {
+    let cluster = Cluster::start(1).await;
+    let pid = cluster.node(1).pid();
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("its status");
+    assert!(
+        status.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["THP_enabled:", "0"]),
+        "transparent huge pages still enabled:\n{status}"
+    );
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).expect("its environment");
+    assert!(
+        environ
+            .split(|b| *b == 0)
+            .any(|var| var == b"MIMALLOC_PURGE_DELAY=10"),
+        "no MIMALLOC_PURGE_DELAY=10 in the node's environment"
+    );
+}

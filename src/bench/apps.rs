@@ -39,6 +39,8 @@ const TARGET_EMBED_MS: f64 = 300.0;
 const TARGET_RSS_MIB: f64 = 300.0;
 /// How often the replicated state is polled for RUNNING instances.
 const POLL: Duration = Duration::from_millis(250);
+/// How long the nodes idle before their memory is read a second time.
+const SETTLE: Duration = Duration::from_secs(5);
 /// Requests timed for the `embed=apps.tasks` latency.
 const EMBED_REQUESTS: usize = 5;
 const BIG_APP: &str = "/bench/big";
@@ -190,14 +192,18 @@ pub async fn run(args: AppsArgs) -> anyhow::Result<()> {
         verdict(median <= TARGET_EMBED_MS)
     );
 
-    // Phase 4: memory after the load.
+    // Phase 4: memory right after the load, and once the nodes have idled for a few seconds.
     let mut line = String::from("phase 4: rss_mib");
     let mut worst: f64 = 0.0;
-    for (i, n) in cluster.nodes.iter().enumerate() {
-        let rss = cluster.pid(i).and_then(rss_mib).unwrap_or(f64::NAN);
-        worst = worst.max(rss);
-        let role = if i == leader { " (leader)" } else { "" };
-        line.push_str(&format!("  node{}{role}={rss:.0}", n.id));
+    for settle in [Duration::ZERO, SETTLE] {
+        tokio::time::sleep(settle).await;
+        line.push_str(&format!("  after {}s:", settle.as_secs()));
+        for (i, n) in cluster.nodes.iter().enumerate() {
+            let rss = cluster.pid(i).and_then(rss_mib).unwrap_or(f64::NAN);
+            worst = worst.max(rss);
+            let role = if i == leader { " (leader)" } else { "" };
+            line.push_str(&format!(" node{}{role}={rss:.0}", n.id));
+        }
     }
     println!(
         "{line}  (target <= {TARGET_RSS_MIB:.0} MiB each: {})",
