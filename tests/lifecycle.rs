@@ -178,7 +178,9 @@ async fn a_node_runs_without_huge_pages_and_with_a_short_purge_delay() {
     let pid = cluster.node(1).pid();
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("its status");
     assert!(
-        status.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["THP_enabled:", "0"]),
+        status
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["THP_enabled:", "0"]),
         "transparent huge pages still enabled:\n{status}"
     );
     let environ = std::fs::read(format!("/proc/{pid}/environ")).expect("its environment");

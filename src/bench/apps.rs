@@ -31,6 +31,10 @@ pub struct AppsArgs {
     /// Extra `[raft]` settings for the nodes' configs.
     #[arg(long, default_value = "")]
     pub raft: String,
+    /// The nodes' `[mesos] max_instances_per_offer` (Marathon's default 5). mesos-local offers
+    /// each agent once a second, so launches are capped at agents × this per second.
+    #[arg(long, default_value_t = crate::scheduler::DEFAULT_MAX_INSTANCES_PER_OFFER)]
+    pub max_instances_per_offer: usize,
 }
 
 /// Targets from the issue; a figure is printed with its target.
@@ -95,7 +99,12 @@ pub async fn run(args: AppsArgs) -> anyhow::Result<()> {
     }
     let port = free_port()?;
     let _mesos_local = start_mesos_local(args.agents, &args.agent_resources, port).await?;
-    let cluster = LocalCluster::start_on(3, &args.raft, &format!("http://127.0.0.1:{port}"))?;
+    let cluster = LocalCluster::start_on(
+        3,
+        &args.raft,
+        &format!("http://127.0.0.1:{port}"),
+        &format!("max_instances_per_offer = {}", args.max_instances_per_offer),
+    )?;
     let leader = cluster.wait_leader(Duration::from_secs(30)).await?;
     let follower = (leader + 1) % cluster.nodes.len();
     let leader_http = cluster.nodes[leader].http.clone();
@@ -103,8 +112,8 @@ pub async fn run(args: AppsArgs) -> anyhow::Result<()> {
     let client = http_client();
     let limit = Duration::from_secs(args.phase_limit_secs);
     println!(
-        "cluster: 3 nodes (leader {}), mesos-local --simulated --agents {} --agent-resources '{}'",
-        cluster.nodes[leader].id, args.agents, args.agent_resources
+        "cluster: 3 nodes (leader {}, max_instances_per_offer = {}), mesos-local --simulated --agents {} --agent-resources '{}'",
+        cluster.nodes[leader].id, args.max_instances_per_offer, args.agents, args.agent_resources
     );
 
     // Phase 1: one app of many instances.

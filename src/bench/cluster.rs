@@ -35,14 +35,16 @@ fn free_ports(n: usize) -> anyhow::Result<Vec<u16>> {
 impl LocalCluster {
     /// Writes configs for `size` nodes and starts them all.
     pub fn start(size: usize, raft_extra: &str) -> anyhow::Result<LocalCluster> {
-        LocalCluster::start_on(size, raft_extra, crate::config::DEFAULT_MESOS_MASTER)
+        LocalCluster::start_on(size, raft_extra, crate::config::DEFAULT_MESOS_MASTER, "")
     }
 
-    /// As `start`, with the nodes registering at the Mesos master `mesos_master`.
+    /// As `start`, with the nodes registering at the Mesos master `mesos_master`, with the
+    /// extra `[mesos]` settings `mesos_extra` (TOML lines).
     pub fn start_on(
         size: usize,
         raft_extra: &str,
         mesos_master: &str,
+        mesos_extra: &str,
     ) -> anyhow::Result<LocalCluster> {
         let binary = std::env::current_exe().context("cannot find the baton binary")?;
         let dir = tempfile::tempdir()?;
@@ -66,7 +68,7 @@ impl LocalCluster {
             .collect();
         for n in &nodes {
             let config = format!(
-                "[node]\nid = {}\ndata_dir = \"{}\"\npeer_listen = \"{}\"\ngrpc_listen = \"{}\"\nhttp_listen = \"{}\"\n\n{members}[mesos]\nmaster = \"{mesos_master}\"\n\n[raft]\n{raft_extra}\n",
+                "[node]\nid = {}\ndata_dir = \"{}\"\npeer_listen = \"{}\"\ngrpc_listen = \"{}\"\nhttp_listen = \"{}\"\n\n{members}[mesos]\nmaster = \"{mesos_master}\"\n{mesos_extra}\n\n[raft]\n{raft_extra}\n",
                 n.id,
                 dir.path().join(format!("n{}", n.id)).display(),
                 n.peer,

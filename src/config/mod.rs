@@ -68,6 +68,10 @@ pub struct MesosConfig {
     pub reconciliation_interval_secs: u64,
     /// How long declined offers stay away while nothing waits to launch (Marathon: 120 s).
     pub decline_offer_duration_secs: u64,
+    /// At most this many instances (of all apps together) are placed on one offer (Marathon's
+    /// `--max_instances_per_offer`, 5). Mesos offers each agent about once per allocation
+    /// interval, so this paces launches: agents × this per interval at most.
+    pub max_instances_per_offer: usize,
 }
 
 /// Raft timings; failover within a second needs elections in the hundreds of milliseconds.
@@ -129,6 +133,7 @@ impl Default for MesosConfig {
             secret: None,
             reconciliation_interval_secs: DEFAULT_RECONCILIATION_INTERVAL_SECS,
             decline_offer_duration_secs: DEFAULT_DECLINE_OFFER_DURATION_SECS,
+            max_instances_per_offer: crate::scheduler::DEFAULT_MAX_INSTANCES_PER_OFFER,
         }
     }
 }
@@ -152,6 +157,7 @@ impl fmt::Debug for MesosConfig {
                 "decline_offer_duration_secs",
                 &self.decline_offer_duration_secs,
             )
+            .field("max_instances_per_offer", &self.max_instances_per_offer)
             .finish()
     }
 }

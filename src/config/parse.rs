@@ -330,6 +330,12 @@ pub(super) fn read_mesos(
     let decline_offer_duration_secs = s
         .take("decline_offer_duration_secs", Need::Optional, p, as_u64)
         .unwrap_or(Some(defaults.decline_offer_duration_secs));
+    let max_instances_per_offer = s
+        .take("max_instances_per_offer", Need::Optional, p, as_u64)
+        .unwrap_or(Some(defaults.max_instances_per_offer as u64));
+    if max_instances_per_offer == Some(0) {
+        p.push("`mesos.max_instances_per_offer` must be at least 1".to_string());
+    }
     if reconciliation_interval_secs == Some(0) {
         p.push("`mesos.reconciliation_interval_secs` must be at least 1".to_string());
     }
@@ -346,6 +352,7 @@ pub(super) fn read_mesos(
         secret,
         reconciliation_interval_secs: reconciliation_interval_secs.filter(|s| *s > 0)?,
         decline_offer_duration_secs: decline_offer_duration_secs?,
+        max_instances_per_offer: max_instances_per_offer.filter(|n| *n > 0)? as usize,
     })
 }
 

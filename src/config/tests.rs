@@ -408,6 +408,14 @@ fn each_rule_names_its_key() {
             "`log.filter` is not a valid filter",
         ),
         ("not toml", "[node\nid = 1".to_string(), "not valid TOML"),
+        (
+            "no instance per offer",
+            edit(
+                "master = \"http://127.0.0.1:5050\"\n",
+                "master = \"http://127.0.0.1:5050\"\nmax_instances_per_offer = 0\n",
+            ),
+            "`mesos.max_instances_per_offer` must be at least 1",
+        ),
     ];
     for (name, text, expected) in cases {
         let found = problems(text);
@@ -477,9 +485,10 @@ fn mesos_settings_and_master_forms() {
         "master = \"http://127.0.0.1:5050\"\n",
         "master = \" http://a:5050/ , https://[::1]:5050\"\nframework_name = \"b\"\n\
          role = \"web\"\nuser = \"nobody\"\nfailover_timeout_secs = 60\n\
-         principal = \"p\"\nsecret = \"hunter2\"\n",
+         principal = \"p\"\nsecret = \"hunter2\"\nmax_instances_per_offer = 40\n",
     );
     let mesos = check(&text).unwrap_or_else(|e| panic!("{e}")).mesos;
+    assert_eq!(mesos.max_instances_per_offer, 40);
     assert_eq!(mesos.masters, ["http://a:5050", "https://[::1]:5050"]);
     assert_eq!(mesos.framework_name, "b");
     assert_eq!(mesos.role, "web");

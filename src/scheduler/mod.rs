@@ -55,6 +55,8 @@ pub struct Settings {
     pub reconciliation_interval: Duration,
     /// How long declined offers stay away while nothing waits to launch.
     pub decline_offer_duration: Duration,
+    /// At most this many instances placed on one offer.
+    pub max_instances_per_offer: usize,
 }
 
 impl Settings {
@@ -68,6 +70,15 @@ impl Settings {
             webui_url,
             reconciliation_interval: Duration::from_secs(mesos.reconciliation_interval_secs),
             decline_offer_duration: Duration::from_secs(mesos.decline_offer_duration_secs),
+            max_instances_per_offer: mesos.max_instances_per_offer,
+        }
+    }
+
+    /// How offers are matched at `now`.
+    pub fn match_settings(&self, now: Timestamp) -> MatchSettings {
+        MatchSettings {
+            max_instances_per_offer: self.max_instances_per_offer,
+            ..MatchSettings::at(now)
         }
     }
 
@@ -316,5 +327,32 @@ impl Scheduler {
                 _ = tokio::time::sleep(pause) => {}
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offers_are_matched_with_the_configured_instances_per_offer() {
+        let mesos = MesosConfig {
+            max_instances_per_offer: 40,
+            ..MesosConfig::default()
+        };
+        let settings = Settings::from_config(&mesos, None);
+        assert_eq!(
+            settings
+                .match_settings(Timestamp(0))
+                .max_instances_per_offer,
+            40
+        );
+        let defaults = Settings::from_config(&MesosConfig::default(), None);
+        assert_eq!(
+            defaults
+                .match_settings(Timestamp(0))
+                .max_instances_per_offer,
+            DEFAULT_MAX_INSTANCES_PER_OFFER
+        );
     }
 }

@@ -342,7 +342,7 @@ impl Session {
     async fn offers(&mut self, offers: Vec<Offer>) -> Result<(), SessionError> {
         let view = self.api.local_view();
         let mut wants = decide(&view.state, Timestamp::now()).wants;
-        let settings = super::MatchSettings::at(Timestamp::now());
+        let settings = self.settings.match_settings(Timestamp::now());
         let plans = place(&offers, &mut wants, &view.state, &settings);
         let waiting: u32 = wants.iter().map(|w| w.count).sum();
         METRICS.offers_processed.add(offers.len() as u64);
