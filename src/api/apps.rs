@@ -11,8 +11,8 @@ pub use bulk::{BulkWritten, put_many};
 pub use iso::Iso;
 pub(crate) use render::task_state;
 pub use render::{
-    APP_BYTES, AppEmbed, AppView, TASK_BYTES, TaskCounts, TaskView, Tasks, app_info, document,
-    readiness_results, rendered, task_counts, task_json, to_value,
+    AppEmbed, AppView, TASK_BYTES, TaskCounts, TaskView, Tasks, app_info, document,
+    readiness_results, task_counts, task_json, to_value, write_document,
 };
 pub use rollback::{roll_back_to, rollback_version};
 

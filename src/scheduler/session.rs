@@ -25,6 +25,7 @@ use crate::state::{Command, Outcome, State, StatusEffect};
 use futures::StreamExt;
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
+use tokio::sync::broadcast::error::RecvError;
 use tokio::task::JoinSet;
 
 /// How often the session keeps house.
@@ -69,6 +70,28 @@ fn reconcile_chunks(mut tasks: Vec<ReconcileTask>) -> Vec<Vec<ReconcileTask>> {
 /// for `decline_offer_duration` after every re-subscription.
 const SUBSCRIBED_SUPPRESSED: bool = false;
 const SUBSCRIBED_DECLINED_LONG: bool = true;
+
+/// How soon after new demand was committed (while offers are withheld) the leader keeps house;
+/// a short wait lets a burst of writes (a group of many apps) count once.
+const DEMAND_CHECK: Duration = Duration::from_millis(50);
+
+/// Whether an applied event can make instances wait to launch: a deployment (of a new, scaled
+/// or changed app or group) or an instance gone (it may be replaced).
+fn creates_demand(event: &crate::state::events::Event) -> bool {
+    use crate::state::events::Event as Applied;
+    matches!(
+        event,
+        Applied::DeploymentStarted { .. } | Applied::InstanceExpunged { .. }
+    )
+}
+
+/// Sleeps until `at`, or forever when there is no `at`.
+async fn sleep_until_some(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
 
 /// The call that keeps offers flowing with demand.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -162,6 +185,10 @@ impl Session {
         self.reconcile_everything().await?;
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut applied = self.api.events();
+        // When new demand was committed while offers are withheld: keep house then, not at the
+        // next tick, so the offers it revives come up to a second sooner.
+        let mut demand_check: Option<tokio::time::Instant> = None;
         loop {
             tokio::select! {
                 _ = self.fence.term.cancelled() => return Ok(()),
@@ -170,6 +197,21 @@ impl Session {
                     if self.teardown_if_requested().await? {
                         return Ok(());
                     }
+                    demand_check = None;
+                    self.keep_house().await?;
+                }
+                received = applied.recv() => {
+                    let demand = match received {
+                        Ok(e) => creates_demand(&e.event),
+                        Err(RecvError::Lagged(_)) => true,
+                        Err(RecvError::Closed) => false,
+                    };
+                    if demand && (self.suppressed || self.declined_long) && demand_check.is_none() {
+                        demand_check = Some(tokio::time::Instant::now() + DEMAND_CHECK);
+                    }
+                }
+                _ = sleep_until_some(demand_check) => {
+                    demand_check = None;
                     self.keep_house().await?;
                 }
                 Some(_) = self.updates.join_next(), if !self.updates.is_empty() => {}
@@ -719,6 +761,49 @@ mod tests {
             TaskId(format!("{unknown}._app.1").into()),
             Condition::Running
         )));
+    }
+
+    #[test]
+    fn a_deployment_or_a_lost_instance_creates_demand_and_a_running_status_does_not() {
+        use crate::state::app::{AppInput, parse_app};
+        use crate::state::{Deploy, PutMode, Request, ids::DeploymentId};
+        let mut state = State::default();
+        let mut apply = |index: u64, command: Command| {
+            let request = Request::new(Timestamp(1_000 + index as i64), None, command);
+            let (response, applied) = state.apply((index, 0), &request);
+            response.expect("command accepted");
+            applied.events.iter().any(creates_demand)
+        };
+        let app = parse_app(br#"{"id": "/d", "cmd": "sleep 1"}"#, AppInput::Create).expect("app");
+        let put = Command::PutApp {
+            app: Box::new(app),
+            expected_revision: None,
+            mode: PutMode::Upsert,
+            deploy: Deploy {
+                id: DeploymentId("d1".into()),
+                force: true,
+            },
+        };
+        assert!(apply(1, put), "a new app's deployment");
+        let path = PathId::parse("/d", None).expect("path");
+        let id = InstanceId::for_app(&path, uuid::Uuid::new_v4());
+        let instance = Instance::fixture(id.clone(), path, Timestamp(1_001));
+        let task = instance.task_id();
+        let provision = Command::ProvisionInstance {
+            instance: Box::new(instance),
+        };
+        assert!(!apply(2, provision), "an instance placed");
+        let status = |uuid: &str, condition| Command::RecordStatus {
+            report: StatusReport {
+                status_uuid: Some(uuid.into()),
+                ..StatusReport::fixture(task.clone(), condition)
+            },
+        };
+        assert!(
+            !apply(3, status("u1", Condition::Running)),
+            "a task running"
+        );
+        assert!(apply(4, status("u2", Condition::Gone)), "a task gone");
     }
 
     #[test]

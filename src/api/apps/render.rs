@@ -526,11 +526,17 @@ pub fn readiness_results(record: &AppRecord, state: &State) -> Vec<Value> {
     readiness.results().map(to_value).collect()
 }
 
-/// `item` as JSON, written into a buffer of `capacity` bytes to start with.
-pub fn rendered(item: impl Serialize, capacity: usize) -> Result<Vec<u8>, serde_json::Error> {
-    let mut out = Vec::with_capacity(capacity);
-    serde_json::to_writer(&mut out, &item)?;
-    Ok(out)
+/// `{"<key>": item}` written to `out`.
+pub fn write_document<T: Serialize>(
+    out: &mut impl std::io::Write,
+    key: &str,
+    item: T,
+) -> Result<(), serde_json::Error> {
+    out.write_all(b"{").map_err(serde_json::Error::io)?;
+    serde_json::to_writer(&mut *out, key)?;
+    out.write_all(b":").map_err(serde_json::Error::io)?;
+    serde_json::to_writer(&mut *out, &item)?;
+    out.write_all(b"}").map_err(serde_json::Error::io)
 }
 
 /// `{"<key>": item}` written into a buffer of `capacity` bytes to start with.
@@ -540,18 +546,12 @@ pub fn document<T: Serialize>(
     capacity: usize,
 ) -> Result<Vec<u8>, serde_json::Error> {
     let mut out = Vec::with_capacity(capacity);
-    out.push(b'{');
-    serde_json::to_writer(&mut out, key)?;
-    out.push(b':');
-    serde_json::to_writer(&mut out, &item)?;
-    out.push(b'}');
+    write_document(&mut out, key, item)?;
     Ok(out)
 }
 
 /// Bytes a rendered task takes, about (for sizing a response buffer up front).
 pub const TASK_BYTES: usize = 480;
-/// Bytes a rendered app without its tasks takes, about.
-pub const APP_BYTES: usize = 1_200;
 
 #[cfg(test)]
 mod tests;

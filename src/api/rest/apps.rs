@@ -4,9 +4,7 @@ mod selector;
 
 use super::Rest;
 use super::query::{self, flag, only_known, param, params, request_id};
-use crate::api::apps::{
-    self, APP_BYTES, AppEmbed, AppView, TASK_BYTES, UpdateOptions, document, path_id,
-};
+use crate::api::apps::{self, AppEmbed, AppView, UpdateOptions, path_id, write_document};
 use crate::api::{ApiError, Consistency};
 use crate::state::Rejection;
 use crate::state::ids::DeploymentId;
@@ -95,7 +93,7 @@ pub async fn list(State(rest): State<Rest>, uri: Uri) -> Result<Response, ApiErr
     // App ids are lowercase already (a path segment allows no capitals); commands are not.
     let id_filter = q.id.as_deref().map(str::to_lowercase);
     let cmd_filter = q.cmd.as_deref().map(str::to_lowercase);
-    render(move || {
+    render(move |out| {
         let state = &view.state;
         let apps: Vec<AppView> = state
             .apps()
@@ -115,9 +113,7 @@ pub async fn list(State(rest): State<Rest>, uri: Uri) -> Result<Response, ApiErr
             .filter(|a| selector.as_ref().is_none_or(|s| s.matches(&a.spec.labels)))
             .map(|a| AppView::new(a, state, embed))
             .collect();
-        let tasks: usize = apps.iter().map(AppView::task_count).sum();
-        let capacity = apps.len() * APP_BYTES + tasks * TASK_BYTES;
-        document("apps", &apps, capacity)
+        write_document(out, "apps", &apps)
     })
     .await
 }
@@ -126,12 +122,65 @@ pub async fn list(State(rest): State<Rest>, uri: Uri) -> Result<Response, ApiErr
 /// milliseconds of CPU that would otherwise stall every request (and Raft) sharing the worker.
 pub(super) async fn render<F>(render: F) -> Result<Response, ApiError>
 where
-    F: FnOnce() -> Result<Vec<u8>, serde_json::Error> + Send + 'static,
+    F: FnOnce(&mut ChunkWriter) -> Result<(), serde_json::Error> + Send + 'static,
 {
-    let rendered = tokio::task::spawn_blocking(render)
-        .await
-        .map_err(|e| ApiError::Internal(format!("rendering failed: {e}")))?;
-    json_response(rendered)
+    let (tx, rx) = tokio::sync::mpsc::channel(CHUNKS_AHEAD);
+    tokio::task::spawn_blocking(move || {
+        let mut out = ChunkWriter {
+            chunk: Vec::with_capacity(CHUNK_BYTES),
+            tx,
+        };
+        let rendered = render(&mut out).and_then(|()| out.send().map_err(serde_json::Error::io));
+        if let Err(e) = rendered {
+            // The status line is out: end the body with an error, so that the client sees a
+            // broken response rather than a document cut short. (A client that went away ends
+            // rendering the same way, with nobody left to tell.)
+            let _ = out
+                .tx
+                .blocking_send(Err(std::io::Error::other(e.to_string())));
+        }
+    });
+    let body = axum::body::Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// The bytes of a response body handed to the connection at a time while it is rendered.
+const CHUNK_BYTES: usize = 256 * 1024;
+/// Chunks rendered ahead of the connection; rendering waits beyond them, so a response of any
+/// size holds a few hundred KB at a time (a list of 100,000 tasks is over 50 MB).
+const CHUNKS_AHEAD: usize = 4;
+
+/// Writes a rendered document to a response body in chunks, as it is rendered.
+pub(super) struct ChunkWriter {
+    chunk: Vec<u8>,
+    tx: tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
+}
+
+impl ChunkWriter {
+    /// Hands the bytes written so far to the body.
+    fn send(&mut self) -> std::io::Result<()> {
+        if self.chunk.is_empty() {
+            return Ok(());
+        }
+        let chunk = std::mem::replace(&mut self.chunk, Vec::with_capacity(CHUNK_BYTES));
+        self.tx
+            .blocking_send(Ok(Bytes::from(chunk)))
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::BrokenPipe))
+    }
+}
+
+impl std::io::Write for ChunkWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.chunk.extend_from_slice(bytes);
+        if self.chunk.len() >= CHUNK_BYTES {
+            self.send()?;
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// A rendered JSON document as a response.
@@ -240,12 +289,11 @@ pub async fn get(
     match path {
         AppPath::App(id) => {
             state.app(&id).ok_or_else(|| not_found(&id))?;
-            render(move || {
+            render(move |out| {
                 let state = &view.state;
                 let record = state.app(&id).expect("the app was found in this view");
                 let app = AppView::new(record, state, AppEmbed::INFO_WITH_TASKS);
-                let capacity = APP_BYTES + app.task_count() * TASK_BYTES;
-                document("app", &app, capacity)
+                write_document(out, "app", &app)
             })
             .await
         }
@@ -336,4 +384,57 @@ pub async fn delete(
     let force = q.force.unwrap_or(false);
     let deleted = apps::delete(&rest.api, &id, None, request_id(&headers), force).await?;
     Ok(deployed(&deleted.deployment, deleted.version))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+    use std::io::Write;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_large_document_is_streamed_a_few_chunks_ahead_of_the_client() {
+        const TOTAL: usize = 40 * CHUNK_BYTES;
+        let written = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&written);
+        let response = render(move |out| {
+            let line = [b'x'; 1024];
+            while counter.load(Ordering::SeqCst) < TOTAL {
+                out.write_all(&line).map_err(serde_json::Error::io)?;
+                counter.fetch_add(line.len(), Ordering::SeqCst);
+            }
+            Ok(())
+        })
+        .await
+        .expect("a response");
+        // Nobody reads the body yet: rendering stops a few chunks ahead.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let ahead = written.load(Ordering::SeqCst);
+        assert!(
+            ahead <= (CHUNKS_AHEAD + 2) * CHUNK_BYTES,
+            "{ahead} bytes rendered ahead of the client"
+        );
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("the whole body")
+            .to_bytes();
+        assert_eq!(body.len(), TOTAL);
+        assert!(body.iter().all(|b| *b == b'x'));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_document_that_fails_to_render_ends_its_body_with_an_error() {
+        let response = render(|out| {
+            out.write_all(b"{\"apps\":[").map_err(serde_json::Error::io)?;
+            Err(serde_json::Error::io(std::io::Error::other("broken")))
+        })
+        .await
+        .expect("a response");
+        assert!(response.into_body().collect().await.is_err());
+    }
 }

@@ -4,7 +4,7 @@
 use super::Rest;
 use super::apps::{deployed, render};
 use super::query::{consistency, flag, only_known, param, params, request_id};
-use crate::api::apps::{document, rendered};
+use crate::api::apps::write_document;
 use crate::api::groups::{
     self, Embed, GroupView, GroupWrite, WriteOptions, at_version, group_path, parse_version,
     steps_json, versions,
@@ -19,9 +19,6 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-
-/// The buffer a group document starts in; it grows with the subtree.
-const GROUP_BYTES: usize = 16 * 1024;
 
 /// The query of a group route; anything else is refused.
 struct GroupQuery {
@@ -128,9 +125,9 @@ async fn get_path(rest: &Rest, path: GroupPath, uri: &Uri) -> Result<Response, A
     match path {
         GroupPath::Group(id) => {
             GroupView::new(state, &id, q.embed).ok_or(Rejection::GroupNotFound(id.clone()))?;
-            render(move || {
+            render(move |out| {
                 let group = GroupView::new(&view.state, &id, q.embed);
-                rendered(group, GROUP_BYTES)
+                serde_json::to_writer(out, &group)
             })
             .await
         }
@@ -150,12 +147,12 @@ async fn get_path(rest: &Rest, path: GroupPath, uri: &Uri) -> Result<Response, A
                 ..q.embed
             };
             GroupView::new(state, &id, embed).ok_or(Rejection::GroupNotFound(id.clone()))?;
-            render(move || {
+            render(move |out| {
                 let state = &view.state;
                 let apps = GroupView::new(state, &id, embed)
                     .filter(|_| embed.apps)
                     .map(|g| g.apps());
-                document("apps", apps, GROUP_BYTES)
+                write_document(out, "apps", apps)
             })
             .await
         }

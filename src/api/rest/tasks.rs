@@ -7,6 +7,7 @@ use super::apps::{self as app_routes, deployed, json_response, render};
 use super::query::{consistency, flag, param, params, request_id};
 use crate::api::apps::{
     self, KillOptions, Killed, TASK_BYTES, TaskView, Tasks, document, path_id, task_has_status,
+    write_document,
 };
 use crate::api::{ApiError, Consistency};
 use crate::state::State as AppState;
@@ -123,9 +124,9 @@ pub async fn get(
     if wants_text(&headers) {
         return Ok(text(endpoints_text(&view.state, std::iter::once(record))));
     }
-    render(move || {
+    render(move |out| {
         let instances: Vec<&Instance> = view.state.instances_of(&id).collect();
-        document("tasks", Tasks(&instances), instances.len() * TASK_BYTES)
+        write_document(out, "tasks", Tasks(&instances))
     })
     .await
 }
@@ -209,14 +210,14 @@ pub async fn list(
     if wants_text(&headers) {
         return Ok(text(endpoints_text(&view.state, view.state.apps())));
     }
-    render(move || {
+    render(move |out| {
         let state = &view.state;
         let instances: Vec<&Instance> = state
             .apps()
             .flat_map(|a| state.instances_of(&a.spec.id))
             .filter(|i| task_has_status(i, &statuses))
             .collect();
-        document("tasks", Tasks(&instances), instances.len() * TASK_BYTES)
+        write_document(out, "tasks", Tasks(&instances))
     })
     .await
 }
