@@ -291,9 +291,13 @@ impl Scheduler {
     /// Subscribes again and again (with backoff) until the term ends.
     async fn lead(&self, fence: &Fence) {
         let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
+        // The id the master gave a subscription of this term whose commit did not happen (the
+        // session ended first): subscribing again without it would register a second framework
+        // and leave the first one's tasks behind.
+        let mut registered: Option<FrameworkId> = None;
         while fence.acting().await {
             let stored = self.api.local_view().state.settings().framework_id.clone();
-            let info = self.settings.framework_info(stored.as_ref());
+            let info = self.settings.framework_info(stored.or(registered.clone()).as_ref());
             let subscribed = tokio::select! {
                 _ = fence.term.cancelled() => return,
                 s = self.client.subscribe(info, Vec::new()) => s,
@@ -301,6 +305,9 @@ impl Scheduler {
             match subscribed {
                 Ok(subscription) => {
                     backoff.reset();
+                    registered = Some(FrameworkId(
+                        subscription.framework_id.value.clone().into(),
+                    ));
                     tracing::info!(
                         framework_id = %subscription.framework_id,
                         master = %subscription.master,
@@ -312,11 +319,14 @@ impl Scheduler {
                         fence.clone(),
                         subscription,
                     );
-                    if let Err(e) = session.run().await {
-                        tracing::warn!(%e, "Mesos subscription ended");
+                    match session.run().await {
+                        Err(e) => tracing::warn!(%e, "Mesos subscription ended"),
+                        // Torn down (or the term ended): that id is not to be used again.
+                        Ok(()) => registered = None,
                     }
                 }
                 Err(ClientError::SubscribeFailed(message)) => {
+                    registered = None;
                     self.subscription_refused(fence, &message).await;
                 }
                 Err(e) => tracing::warn!(%e, "cannot subscribe to Mesos"),
