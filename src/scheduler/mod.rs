@@ -297,7 +297,9 @@ impl Scheduler {
         let mut registered: Option<FrameworkId> = None;
         while fence.acting().await {
             let stored = self.api.local_view().state.settings().framework_id.clone();
-            let info = self.settings.framework_info(stored.or(registered.clone()).as_ref());
+            let info = self
+                .settings
+                .framework_info(stored.or(registered.clone()).as_ref());
             let subscribed = tokio::select! {
                 _ = fence.term.cancelled() => return,
                 s = self.client.subscribe(info, Vec::new()) => s,
@@ -305,9 +307,7 @@ impl Scheduler {
             match subscribed {
                 Ok(subscription) => {
                     backoff.reset();
-                    registered = Some(FrameworkId(
-                        subscription.framework_id.value.clone().into(),
-                    ));
+                    registered = Some(FrameworkId(subscription.framework_id.value.clone().into()));
                     tracing::info!(
                         framework_id = %subscription.framework_id,
                         master = %subscription.master,

@@ -430,7 +430,8 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_document_that_fails_to_render_ends_its_body_with_an_error() {
         let response = render(|out| {
-            out.write_all(b"{\"apps\":[").map_err(serde_json::Error::io)?;
+            out.write_all(b"{\"apps\":[")
+                .map_err(serde_json::Error::io)?;
             Err(serde_json::Error::io(std::io::Error::other("broken")))
         })
         .await
