@@ -3,10 +3,10 @@
 //! forgotten once an app no longer waits (Marathon's `OfferMatchStatistics`).
 
 use super::placement::{OfferPlan, Refusal};
+use crate::api::queue::OfferSummary;
 use crate::mesos::AgentId;
 use crate::state::path::PathId;
 use crate::state::time::Timestamp;
-use serde_json::{Map, Value, json};
 use std::collections::{HashMap, HashSet};
 
 /// The offer statistics of every app waiting to launch.
@@ -60,53 +60,30 @@ impl QueueStats {
         self.apps.retain(|id, _| waiting(id));
     }
 
-    /// Marathon's `processedOffersSummary` for `app` (zeros if no offer was processed for it).
-    pub fn summary(&self, app: &PathId) -> Value {
+    /// The offer statistics of `app` (zeros if no offer was processed for it).
+    pub fn summary(&self, app: &PathId) -> OfferSummary {
         let empty = AppOffers::default();
         let stats = self.apps.get(app).unwrap_or(&empty);
         let mut last = [0u64; Refusal::FUNNEL.len()];
         for refusal in stats.last_offers.values() {
             last[refusal.index()] += 1;
         }
-        let mut summary = Map::new();
-        summary.insert("processedOffersCount".into(), json!(stats.processed));
-        summary.insert("unusedOffersCount".into(), json!(stats.unused));
-        if let Some(at) = stats.last_unused_at {
-            summary.insert("lastUnusedOfferAt".into(), json!(at.to_string()));
+        let by_reason = |declined: &[u64; Refusal::FUNNEL.len()]| {
+            Refusal::FUNNEL
+                .iter()
+                .map(|reason| (reason.as_str(), declined[reason.index()]))
+                .collect()
+        };
+        OfferSummary {
+            processed: stats.processed,
+            unused: stats.unused,
+            last_unused_at: stats.last_unused_at,
+            last_used_at: stats.last_used_at,
+            last_offers: stats.last_offers.len() as u64,
+            last_declined: by_reason(&last),
+            attempt_declined: by_reason(&stats.attempt),
         }
-        if let Some(at) = stats.last_used_at {
-            summary.insert("lastUsedOfferAt".into(), json!(at.to_string()));
-        }
-        summary.insert(
-            "rejectSummaryLastOffers".into(),
-            funnel(stats.last_offers.len() as u64, &last),
-        );
-        summary.insert(
-            "rejectSummaryLaunchAttempt".into(),
-            funnel(stats.processed, &stats.attempt),
-        );
-        Value::Object(summary)
     }
-}
-
-/// The funnel: each reason with the offers it declined and the offers that reached it (those
-/// processed, less the ones declined by an earlier reason).
-fn funnel(processed: u64, declined: &[u64; Refusal::FUNNEL.len()]) -> Value {
-    let mut reached = processed;
-    let steps: Vec<Value> = Refusal::FUNNEL
-        .iter()
-        .map(|reason| {
-            let declined = declined[reason.index()];
-            let step = json!({
-                "reason": reason.as_str(),
-                "declined": declined,
-                "processed": reached,
-            });
-            reached = reached.saturating_sub(declined);
-            step
-        })
-        .collect();
-    Value::Array(steps)
 }
 
 #[cfg(test)]
@@ -139,7 +116,7 @@ mod tests {
         }
     }
 
-    fn step(summary: &Value, list: &str, reason: Refusal) -> (u64, u64) {
+    fn step(summary: &serde_json::Value, list: &str, reason: Refusal) -> (u64, u64) {
         let step = &summary[list][reason.index()];
         assert_eq!(step["reason"], reason.as_str());
         (
@@ -181,7 +158,7 @@ mod tests {
             Timestamp(5_000),
         );
 
-        let s = stats.summary(&web.id);
+        let s = stats.summary(&web.id).to_json();
         assert_eq!(s["processedOffersCount"], 5);
         assert_eq!(s["unusedOffersCount"], 4);
         assert_eq!(s["lastUnusedOfferAt"], "1970-01-01T00:00:04.000Z");
@@ -213,7 +190,7 @@ mod tests {
     #[test]
     fn an_app_without_offers_has_a_zero_summary_and_no_timestamps() {
         let stats = QueueStats::default();
-        let s = stats.summary(&app("/idle").id);
+        let s = stats.summary(&app("/idle").id).to_json();
         assert_eq!(s["processedOffersCount"], 0);
         assert_eq!(s["unusedOffersCount"], 0);
         assert!(s.get("lastUnusedOfferAt").is_none());
@@ -238,11 +215,11 @@ mod tests {
             .push((Arc::clone(&db), Refusal::UnfulfilledConstraint));
         stats.record(&agent, &plan, Timestamp(1));
         stats.retain_waiting(|id| *id == db.id);
-        assert_eq!(stats.summary(&web.id)["processedOffersCount"], 0);
-        assert_eq!(stats.summary(&db.id)["unusedOffersCount"], 1);
+        assert_eq!(stats.summary(&web.id).to_json()["processedOffersCount"], 0);
+        assert_eq!(stats.summary(&db.id).to_json()["unusedOffersCount"], 1);
         assert_eq!(
             step(
-                &stats.summary(&db.id),
+                &stats.summary(&db.id).to_json(),
                 "rejectSummaryLastOffers",
                 Refusal::UnfulfilledConstraint
             ),
