@@ -189,6 +189,7 @@ impl Session {
         // When new demand was committed while offers are withheld: keep house then, not at the
         // next tick, so the offers it revives come up to a second sooner.
         let mut demand_check: Option<tokio::time::Instant> = None;
+        let mut events_open = true;
         loop {
             tokio::select! {
                 _ = self.fence.term.cancelled() => return Ok(()),
@@ -200,11 +201,15 @@ impl Session {
                     demand_check = None;
                     self.keep_house().await?;
                 }
-                received = applied.recv() => {
+                received = applied.recv(), if events_open => {
                     let demand = match received {
                         Ok(e) => creates_demand(&e.event),
                         Err(RecvError::Lagged(_)) => true,
-                        Err(RecvError::Closed) => false,
+                        // The node is stopping; a closed channel would answer at once forever.
+                        Err(RecvError::Closed) => {
+                            events_open = false;
+                            false
+                        }
                     };
                     if demand && (self.suppressed || self.declined_long) && demand_check.is_none() {
                         demand_check = Some(tokio::time::Instant::now() + DEMAND_CHECK);
