@@ -4,7 +4,9 @@
 
 mod common;
 
-use baton::mesos::client::{Backoff, Caller, Client, ClientConfig, ClientError, Subscription};
+use baton::mesos::client::{
+    Backoff, CALLS_IN_FLIGHT, Caller, Client, ClientConfig, ClientError, Subscription,
+};
 use baton::mesos::{
     Accept, Acknowledge, AgentId, CallBody, CommandInfo, Event, Filters, FrameworkInfo, Kill,
     Offer, Operation, RecordIoError, Resource, RoleList, TaskId, TaskInfo, TaskState, TaskStatus,
@@ -553,4 +555,102 @@ fn backoff_is_usable_from_outside() {
     assert!(first >= Duration::from_millis(50) && first <= Duration::from_millis(100));
     b.reset();
     assert!(b.next_delay() <= Duration::from_millis(100));
+}
+
+/// A "master" that answers SUBSCRIBE with an open stream and every other call with 202 after
+/// `delay`, over keep-alive connections; it counts the connections open at once.
+struct SlowMaster {
+    url: String,
+    open: Arc<std::sync::atomic::AtomicUsize>,
+    most_open: Arc<std::sync::atomic::AtomicUsize>,
+    calls: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl SlowMaster {
+    async fn start(delay: Duration) -> SlowMaster {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let open = Arc::new(AtomicUsize::new(0));
+        let most_open = Arc::new(AtomicUsize::new(0));
+        let calls = Arc::new(AtomicUsize::new(0));
+        let (o, m, c) = (open.clone(), most_open.clone(), calls.clone());
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let now = o.fetch_add(1, Ordering::SeqCst) + 1;
+                m.fetch_max(now, Ordering::SeqCst);
+                let (o, c) = (o.clone(), c.clone());
+                tokio::spawn(async move {
+                    loop {
+                        let request = read_request(&mut socket).await;
+                        if request.is_empty() {
+                            break;
+                        }
+                        if request.contains(r#""type":"SUBSCRIBE""#) {
+                            const SUBSCRIBED: &str = r#"{"type":"SUBSCRIBED","subscribed":{"framework_id":{"value":"F-0000"},"heartbeat_interval_seconds":15.0}}"#;
+                            let framed = format!("{}\n{SUBSCRIBED}", SUBSCRIBED.len());
+                            let _ = socket.write_all(&stream(&[&framed])).await;
+                            // The stream stays open; the test ends it by dropping the client.
+                            let mut sink = [0u8; 1024];
+                            while matches!(socket.read(&mut sink).await, Ok(n) if n > 0) {}
+                            break;
+                        }
+                        tokio::time::sleep(delay).await;
+                        c.fetch_add(1, Ordering::SeqCst);
+                        if socket
+                            .write_all(&answer("202 Accepted", "", ""))
+                            .await
+                            .is_err()
+                        {
+                            break;
+                        }
+                    }
+                    o.fetch_sub(1, Ordering::SeqCst);
+                });
+            }
+        });
+        SlowMaster {
+            url,
+            open,
+            most_open,
+            calls,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_calls_shares_a_bounded_set_of_connections() {
+    use std::sync::atomic::Ordering;
+    let master = SlowMaster::start(Duration::from_millis(20)).await;
+    let sub = client(&[&master.url])
+        .subscribe(framework(), Vec::new())
+        .await
+        .expect("subscribed");
+    let caller = sub.caller();
+    // A launch burst's acknowledgements, all sent at once.
+    let burst = 10 * CALLS_IN_FLIGHT;
+    let calls = (0..burst).map(|i| {
+        let caller = caller.clone();
+        async move {
+            caller
+                .call(CallBody::Acknowledge(Acknowledge {
+                    agent_id: AgentId::new("agent-1"),
+                    task_id: TaskId::new(format!("task-{i}")),
+                    uuid: baton::mesos::Base64Bytes(vec![i as u8; 16]),
+                }))
+                .await
+        }
+    });
+    let results = futures::future::join_all(calls).await;
+    assert!(results.iter().all(|r| r.is_ok()), "{results:?}");
+    assert_eq!(master.calls.load(Ordering::SeqCst), burst);
+    // The subscription's own connection plus at most the bound for calls.
+    let most = master.most_open.load(Ordering::SeqCst);
+    assert!(
+        most <= 1 + CALLS_IN_FLIGHT,
+        "{most} connections open at once for {burst} calls"
+    );
+    // The connections are kept for the next burst, not closed after each call.
+    assert!(master.open.load(Ordering::SeqCst) > 1);
+    drop(sub);
 }

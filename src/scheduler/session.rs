@@ -45,6 +45,11 @@ const SHORT_REFUSAL: f64 = 5.0;
 /// ACCEPT calls sent at once: enough to hide the round trip, few enough not to swamp the
 /// master with a thousand connections when a thousand offers arrive together.
 const ACCEPTS_IN_FLIGHT: usize = 32;
+/// Status updates being committed and acknowledged at once; beyond it the session reads no
+/// further events until some are done, and the master holds the rest. A launch burst brings
+/// tens of thousands of updates within a second: unbounded, each waited with its status in
+/// memory, and the leader's footprint after the burst grew by a hundred MiB.
+const UPDATES_IN_FLIGHT: usize = 2048;
 /// Tasks named in one RECONCILE call: a call naming 100,000 tasks is over 10 MB, more than a
 /// master takes in one body (mesos-local answers 413), and a leader that cannot send it can
 /// never finish subscribing.
@@ -193,7 +198,9 @@ impl Session {
         loop {
             tokio::select! {
                 _ = self.fence.term.cancelled() => return Ok(()),
-                event = self.subscription.next_event() => self.handle(event?).await?,
+                event = self.subscription.next_event(), if self.updates.len() < UPDATES_IN_FLIGHT => {
+                    self.handle(event?).await?
+                }
                 _ = tick.tick() => {
                     if self.teardown_if_requested().await? {
                         return Ok(());

@@ -19,6 +19,7 @@ pub use backoff::Backoff;
 pub use error::{ClientError, MasterFailure};
 pub use location::{SCHEDULER_PATH, UrlError, base_url, endpoint, resolve_location};
 pub use subscription::{Caller, SILENT_HEARTBEATS, Subscription};
+pub use transport::CALLS_IN_FLIGHT;
 
 use crate::mesos::{Call, CallBody, Event, FrameworkInfo, Subscribe, Subscribed};
 use bytes::Bytes;

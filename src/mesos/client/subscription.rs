@@ -158,6 +158,7 @@ impl Caller {
         let json = serde_json::to_vec(&call).expect("a Call serialises: its keys are strings");
         let timeout = inner.transport.call_timeout;
         let exchange = async {
+            let _slot = inner.transport.call_slot().await;
             let response = inner
                 .transport
                 .post(

@@ -12,11 +12,17 @@ use hyper::{Method, Request, Response, Uri};
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 pub(super) const STREAM_ID: &str = "Mesos-Stream-Id";
 /// The most of an error answer we keep: masters answer with one line of text.
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
+/// Calls in flight at once, and connections kept for them. A leader acknowledges every status
+/// update with its own call: unbounded, a burst of 20,000 updates opened thousands of
+/// connections to the master, each with its buffers, and kept them idle afterwards.
+pub const CALLS_IN_FLIGHT: usize = 32;
 
 type Http = HyperClient<HttpConnector, Full<Bytes>>;
 
@@ -29,6 +35,8 @@ pub(super) enum Kind {
 
 pub(super) struct Transport {
     calls: Http,
+    /// One permit per call in flight on `calls`.
+    call_slots: Arc<Semaphore>,
     streams: Http,
     authorization: Option<HeaderValue>,
     pub(super) call_timeout: Duration,
@@ -42,12 +50,15 @@ impl Transport {
         connector.set_local_address(config.bind);
         // Masters write heartbeats; keepalive probes find a dead peer on an idle call pool.
         connector.set_keepalive(Some(Duration::from_secs(30)));
-        let calls = HyperClient::builder(TokioExecutor::new()).build(connector.clone());
+        let calls = HyperClient::builder(TokioExecutor::new())
+            .pool_max_idle_per_host(CALLS_IN_FLIGHT)
+            .build(connector.clone());
         let streams = HyperClient::builder(TokioExecutor::new())
             .pool_max_idle_per_host(0)
             .build(connector);
         Transport {
             calls,
+            call_slots: Arc::new(Semaphore::new(CALLS_IN_FLIGHT)),
             streams,
             authorization: config
                 .credential
@@ -55,6 +66,15 @@ impl Transport {
                 .and_then(|(principal, secret)| basic_auth(principal, secret)),
             call_timeout: config.call_timeout,
         }
+    }
+
+    /// A slot for one call: held until its answer is read, so that the connection is back in
+    /// the pool before the next call takes the slot.
+    pub(super) async fn call_slot(&self) -> OwnedSemaphorePermit {
+        Arc::clone(&self.call_slots)
+            .acquire_owned()
+            .await
+            .expect("the call semaphore is never closed")
     }
 
     /// POSTs `body` and waits for the answer's head (a call's body is read by the caller), for
