@@ -19,9 +19,12 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 pub(super) const STREAM_ID: &str = "Mesos-Stream-Id";
 /// The most of an error answer we keep: masters answer with one line of text.
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
-/// Calls in flight at once, and connections kept for them. A leader acknowledges every status
-/// update with its own call: unbounded, a burst of 20,000 updates opened thousands of
-/// connections to the master, each with its buffers, and kept them idle afterwards.
+/// Calls in flight at once. A leader acknowledges every status update with its own call:
+/// unbounded, a burst of 20,000 updates opened thousands of connections to the master, each
+/// with its buffers. The pool keeps every connection it opens (hyper's default): a call that
+/// takes a slot just freed may not find its connection back in the pool yet and opens one
+/// more, and capping the idle connections then closes one for each opened, till the machine's
+/// ephemeral ports are all in TIME_WAIT. Bounding the calls bounds the pool as well.
 pub const CALLS_IN_FLIGHT: usize = 32;
 
 type Http = HyperClient<HttpConnector, Full<Bytes>>;
@@ -50,9 +53,7 @@ impl Transport {
         connector.set_local_address(config.bind);
         // Masters write heartbeats; keepalive probes find a dead peer on an idle call pool.
         connector.set_keepalive(Some(Duration::from_secs(30)));
-        let calls = HyperClient::builder(TokioExecutor::new())
-            .pool_max_idle_per_host(CALLS_IN_FLIGHT)
-            .build(connector.clone());
+        let calls = HyperClient::builder(TokioExecutor::new()).build(connector.clone());
         let streams = HyperClient::builder(TokioExecutor::new())
             .pool_max_idle_per_host(0)
             .build(connector);
