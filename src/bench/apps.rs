@@ -31,12 +31,16 @@ pub struct AppsArgs {
     /// Extra `[raft]` settings for the nodes' configs.
     #[arg(long, default_value = "")]
     pub raft: String,
-    /// The nodes' `[mesos] max_instances_per_offer` (Marathon's default 5). mesos-local offers
-    /// each agent once a second, so launches are capped at agents × this per second.
-    #[arg(long, default_value_t = crate::scheduler::DEFAULT_MAX_INSTANCES_PER_OFFER)]
+    /// The nodes' `[mesos] max_instances_per_offer`. mesos-local offers each agent once a
+    /// second, so launches are capped at agents × this per second: at Marathon's default 5
+    /// the cap is the 5,000/s target itself and the benchmark would time the allocation
+    /// interval, not the scheduler (Marathon's own 100,000-instance scale test raises it too).
+    #[arg(long, default_value_t = BENCH_MAX_INSTANCES_PER_OFFER)]
     pub max_instances_per_offer: usize,
 }
 
+/// The benchmark's offer packing: 1,000 agents × 20 leave the pacing cap at 20,000/s.
+const BENCH_MAX_INSTANCES_PER_OFFER: usize = 20;
 /// Targets from the issue; a figure is printed with its target.
 const TARGET_LAUNCHES_PER_S: f64 = 5_000.0;
 const TARGET_EMBED_MS: f64 = 300.0;

@@ -15,7 +15,7 @@ use crate::api::Api;
 use crate::health::policy::{KillLimiter, KillRate, Limits, Observed, TargetHealth};
 use crate::health::{Engine, EngineConfig, EngineHandle, Probe, Target, TargetKey};
 use crate::state::State;
-use crate::state::app::HealthCheck;
+use crate::state::app::{AppDefinition, HealthCheck};
 use crate::state::health::{HealthResult, HealthUpdate};
 use crate::state::ids::{InstanceId, TaskId};
 use crate::state::model::{Condition, Goal};
@@ -52,7 +52,19 @@ pub(super) fn desired(state: &State) -> BTreeMap<TargetKey, Desired> {
     let mut out = BTreeMap::new();
     // The checks of each app version, shared by its instances' targets.
     let mut checks_of: HashMap<(&PathId, Timestamp), Vec<Arc<HealthCheck>>> = HashMap::new();
-    for instance in state.instances() {
+    // Only the instances of apps with a leader-run check in some version: this runs after
+    // every change while a launch wave commits, and most instances have no such check.
+    let leader_run =
+        |spec: &AppDefinition| spec.health_checks.iter().any(|c| !c.protocol.is_mesos());
+    let checked_apps = state.apps().filter(|app| {
+        leader_run(&app.spec)
+            || state.app_versions(&app.spec.id).into_iter().any(|v| {
+                state
+                    .app_version(&app.spec.id, v)
+                    .is_some_and(|spec| leader_run(spec))
+            })
+    });
+    for instance in checked_apps.flat_map(|app| state.instances_of(&app.spec.id)) {
         if instance.goal != Goal::Running {
             continue;
         }

@@ -105,6 +105,20 @@ fn running_instances_of_apps_with_leader_checks_are_targets_with_resolved_ports(
 }
 
 #[test]
+fn an_instance_of_an_older_version_keeps_its_checks_after_the_app_drops_them() {
+    let mut w = World::new();
+    w.app(r#"{"id":"/web","cmd":"x","healthChecks":[{"protocol":"HTTP"}]}"#);
+    let old = w.instance("/web", vec![31000], Condition::Running);
+    // The new version has no checks; the old instance runs until the deployment replaces it.
+    w.app(r#"{"id":"/web","cmd":"y"}"#);
+    let new = w.instance("/web", vec![31001], Condition::Running);
+    let targets = desired(&w.state);
+    let keys: Vec<&TargetKey> = targets.keys().collect();
+    assert_eq!(keys, [&key(&old, 0)], "{targets:?}");
+    assert!(!targets.contains_key(&key(&new, 0)));
+}
+
+#[test]
 fn decommissioned_instances_are_not_checked_and_committed_health_is_carried() {
     let mut w = World::new();
     w.app(r#"{"id":"/web","cmd":"x","healthChecks":[{"protocol":"HTTP"}]}"#);
