@@ -162,6 +162,8 @@ pub async fn run(
     let stop = CancellationToken::new();
     let peer_stop = CancellationToken::new();
     let peer = tonic::transport::Server::builder()
+        .initial_stream_window_size(crate::raft::network::PEER_STREAM_WINDOW)
+        .initial_connection_window_size(crate::raft::network::PEER_CONNECTION_WINDOW)
         .add_service(PeerService::server(id, raft.clone()))
         .serve_with_incoming_shutdown(incoming(peer_listener), peer_stop.clone().cancelled_owned());
     let grpc = tonic::transport::Server::builder()

@@ -23,6 +23,11 @@ use tonic::transport::{Channel, Endpoint};
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
 /// Peer messages can carry snapshot chunks of several MiB.
 const MAX_MESSAGE: usize = 64 * 1024 * 1024;
+/// HTTP/2 flow-control windows of peer connections, both ways. With h2's 64 KiB default an
+/// entry of several MiB (a group of 10,000 apps) crossed in a hundred window round trips, and
+/// on a busy machine outlasted the append timeout (the heartbeat interval) again and again.
+pub const PEER_STREAM_WINDOW: u32 = 8 * 1024 * 1024;
+pub const PEER_CONNECTION_WINDOW: u32 = 16 * 1024 * 1024;
 
 /// Makes one client per target; openraft keeps it for as long as it replicates to that target.
 #[derive(Clone)]
@@ -47,6 +52,8 @@ pub fn connect_lazy(addr: &str, bind: Option<IpAddr>) -> Result<Channel, String>
     let endpoint = Endpoint::from_shared(format!("http://{addr}"))
         .map_err(|e| format!("bad peer address {addr}: {e}"))?
         .connect_timeout(CONNECT_TIMEOUT)
+        .initial_stream_window_size(PEER_STREAM_WINDOW)
+        .initial_connection_window_size(PEER_CONNECTION_WINDOW)
         .tcp_nodelay(true)
         .http2_keep_alive_interval(Duration::from_secs(10));
     let mut connector = hyper_util::client::legacy::connect::HttpConnector::new();
