@@ -195,7 +195,9 @@ pub struct Scheduler {
 /// How often a leader whose lease lapsed looks whether it came back.
 const LAPSE_POLL: Duration = Duration::from_millis(10);
 
-/// The term a scheduler acts in: every call to Mesos passes [`Fence::holds`] first.
+/// The term a scheduler acts in: a call to Mesos is made only while [`Fence::holds`] — the
+/// session's calls wait in [`Fence::acting`] through a lapse of the lease; the status tasks,
+/// which must not wait, check `holds` and leave the update to the next leader.
 #[derive(Clone)]
 pub struct Fence {
     api: Api,
