@@ -11,7 +11,7 @@ pub use bulk::{BulkWritten, put_many};
 pub use iso::Iso;
 pub(crate) use render::task_state;
 pub use render::{
-    AppEmbed, AppView, TASK_BYTES, TaskCounts, TaskView, Tasks, app_info, document,
+    AppEmbed, AppView, TASK_BYTES, TaskCounts, TaskView, Tasks, app_info, app_info_json, document,
     readiness_results, task_counts, task_json, to_value, write_document,
 };
 pub use rollback::{roll_back_to, rollback_version};

@@ -388,6 +388,13 @@ impl Serialize for TaskIdText<'_> {
     }
 }
 
+/// [`app_info`] as JSON text, written straight from the view (no [`Value`] tree between: the
+/// gRPC answer to every app write carries it).
+pub fn app_info_json(record: &AppRecord, state: &State) -> String {
+    serde_json::to_string(&AppView::new(record, state, AppEmbed::INFO))
+        .expect("a view serializes to JSON")
+}
+
 /// Marathon's task JSON for an instance's current task.
 pub struct TaskView<'a>(pub &'a Instance);
 

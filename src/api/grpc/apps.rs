@@ -42,7 +42,7 @@ fn to_proto(record: &AppRecord, state: &State) -> App {
     let counts = apps::task_counts(record, state);
     App {
         id: record.spec.id.to_string(),
-        definition_json: apps::app_info(record, state).to_string(),
+        definition_json: apps::app_info_json(record, state),
         revision: record.revision,
         version: record.version.to_string(),
         deployment_id: String::new(),

@@ -623,6 +623,8 @@ fn app_documents_are_the_value_renderers_for_every_embed() {
     assert_eq!(compared, 16 * 4);
     for record in state.apps() {
         assert_eq!(app_info(record, &state), legacy::app_info(record, &state));
+        let text: Value = serde_json::from_str(&app_info_json(record, &state)).expect("JSON");
+        assert_eq!(text, app_info(record, &state), "{}", record.spec.id);
         assert_eq!(
             readiness_results(record, &state),
             legacy::readiness_results(record, &state)
