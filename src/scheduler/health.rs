@@ -53,16 +53,16 @@ pub(super) fn desired(state: &State) -> BTreeMap<TargetKey, Desired> {
     // The checks of each app version, shared by its instances' targets.
     let mut checks_of: HashMap<(&PathId, Timestamp), Vec<Arc<HealthCheck>>> = HashMap::new();
     // Only the instances of apps with a leader-run check in some version: this runs after
-    // every change while a launch wave commits, and most instances have no such check.
+    // every change while a launch wave commits, and most instances have no such check. Apps
+    // without instances are passed over before their versions are read.
     let leader_run =
         |spec: &AppDefinition| spec.health_checks.iter().any(|c| !c.protocol.is_mesos());
     let checked_apps = state.apps().filter(|app| {
-        leader_run(&app.spec)
-            || state.app_versions(&app.spec.id).into_iter().any(|v| {
-                state
-                    .app_version(&app.spec.id, v)
-                    .is_some_and(|spec| leader_run(spec))
-            })
+        state.instances_of(&app.spec.id).next().is_some()
+            && (leader_run(&app.spec)
+                || state
+                    .app_version_specs(&app.spec.id)
+                    .any(|spec| leader_run(spec)))
     });
     for instance in checked_apps.flat_map(|app| state.instances_of(&app.spec.id)) {
         if instance.goal != Goal::Running {

@@ -115,6 +115,16 @@ impl State {
             .collect()
     }
 
+    /// Every stored version of app `id`, oldest first.
+    pub fn app_version_specs<'a>(
+        &'a self,
+        id: &PathId,
+    ) -> impl Iterator<Item = &'a Arc<AppDefinition>> + 'a {
+        self.app_versions
+            .range((id.clone(), Timestamp(i64::MIN))..=(id.clone(), Timestamp(i64::MAX)))
+            .map(|(_, spec)| spec)
+    }
+
     pub fn app_version(&self, id: &PathId, version: Timestamp) -> Option<&Arc<AppDefinition>> {
         self.app_versions.get(&(id.clone(), version))
     }
