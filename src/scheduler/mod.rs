@@ -238,6 +238,11 @@ impl Scheduler {
         mut leadership: watch::Receiver<Leadership>,
         shutdown: CancellationToken,
     ) {
+        // The id the master gave a subscription of this node whose commit did not happen (the
+        // session or the whole term ended first): subscribing again without it would register
+        // a second framework, and leave the first one's tasks behind. Kept across terms: a node
+        // re-elected at once (two elections while a cluster starts) reuses it.
+        let mut registered: Option<FrameworkId> = None;
         loop {
             let term = tokio::select! {
                 _ = shutdown.cancelled() => return,
@@ -256,7 +261,7 @@ impl Scheduler {
             tracing::info!("acting as leader: starting the Mesos scheduler");
             tokio::select! {
                 _ = shutdown.cancelled() => return,
-                _ = self.lead(&fence) => {}
+                _ = self.lead(&fence, &mut registered) => {}
                 _ = drive_deployments(&self.api, &fence) => {}
                 _ = health::run(&self.api, &fence) => {}
                 _ = readiness::run(&self.api, &fence) => {}
@@ -291,14 +296,14 @@ impl Scheduler {
     }
 
     /// Subscribes again and again (with backoff) until the term ends.
-    async fn lead(&self, fence: &Fence) {
+    async fn lead(&self, fence: &Fence, registered: &mut Option<FrameworkId>) {
         let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
-        // The id the master gave a subscription of this term whose commit did not happen (the
-        // session ended first): subscribing again without it would register a second framework
-        // and leave the first one's tasks behind.
-        let mut registered: Option<FrameworkId> = None;
         while fence.acting().await {
             let stored = self.api.local_view().state.settings().framework_id.clone();
+            if stored.is_some() {
+                // Committed (it is the stored one), or moot: a stored id is what subscribes.
+                *registered = None;
+            }
             let info = self
                 .settings
                 .framework_info(stored.or(registered.clone()).as_ref());
@@ -309,7 +314,7 @@ impl Scheduler {
             match subscribed {
                 Ok(subscription) => {
                     backoff.reset();
-                    registered = Some(FrameworkId(subscription.framework_id.value.clone().into()));
+                    *registered = Some(FrameworkId(subscription.framework_id.value.clone().into()));
                     tracing::info!(
                         framework_id = %subscription.framework_id,
                         master = %subscription.master,
@@ -323,12 +328,12 @@ impl Scheduler {
                     );
                     match session.run().await {
                         Err(e) => tracing::warn!(%e, "Mesos subscription ended"),
-                        // Torn down (or the term ended): that id is not to be used again.
-                        Ok(()) => registered = None,
+                        Ok(session::Ended::TornDown) => *registered = None,
+                        Ok(session::Ended::TermEnded) => {}
                     }
                 }
                 Err(ClientError::SubscribeFailed(message)) => {
-                    registered = None;
+                    *registered = None;
                     self.subscription_refused(fence, &message).await;
                 }
                 Err(e) => tracing::warn!(%e, "cannot subscribe to Mesos"),

@@ -121,6 +121,15 @@ fn accept_refusal(waiting: u32) -> f64 {
     if waiting > 0 { 0.0 } else { SHORT_REFUSAL }
 }
 
+/// How a session ended without an error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Ended {
+    /// An operator's teardown: the framework is gone, its id is not to be used again.
+    TornDown,
+    /// This node's term ended.
+    TermEnded,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub(super) enum SessionError {
     #[error("no longer leader")]
@@ -182,10 +191,10 @@ impl Session {
         }
     }
 
-    pub(super) async fn run(mut self) -> Result<(), SessionError> {
+    pub(super) async fn run(mut self) -> Result<Ended, SessionError> {
         self.store_framework_id().await?;
         if self.teardown_if_requested().await? {
-            return Ok(());
+            return Ok(Ended::TornDown);
         }
         self.reconcile_everything().await?;
         let mut tick = tokio::time::interval(TICK);
@@ -197,13 +206,13 @@ impl Session {
         let mut events_open = true;
         loop {
             tokio::select! {
-                _ = self.fence.term.cancelled() => return Ok(()),
+                _ = self.fence.term.cancelled() => return Ok(Ended::TermEnded),
                 event = self.subscription.next_event(), if self.updates.len() < UPDATES_IN_FLIGHT => {
                     self.handle(event?).await?
                 }
                 _ = tick.tick() => {
                     if self.teardown_if_requested().await? {
-                        return Ok(());
+                        return Ok(Ended::TornDown);
                     }
                     demand_check = None;
                     self.keep_house().await?;
