@@ -1,6 +1,7 @@
 //! `baton bench …`: benchmarks that start real clusters on loopback and print their figures.
 //! Figures are medians over repeated runs where the machine's noise matters.
 
+mod apply;
 mod apps;
 mod cluster;
 mod core;
@@ -25,6 +26,10 @@ pub enum BenchCommand {
     /// one-instance apps, launches/s to RUNNING in the replicated state; the latency of
     /// `/v2/apps?embed=apps.tasks` with every task; each node's resident memory.
     Apps(apps::AppsArgs),
+    /// The state machine alone, in one process: CPU per app write of decoding its entry,
+    /// applying it and the writer's durable rows, as a follower of a 256-client core run pays
+    /// them; steady enough to compare builds on a noisy machine.
+    Apply(apply::ApplyArgs),
 }
 
 pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
@@ -33,5 +38,6 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Mesos(args) => mesos::run(args).await,
         BenchCommand::Health(args) => health::run(args).await,
         BenchCommand::Apps(args) => apps::run(args).await,
+        BenchCommand::Apply(args) => apply::run(args).await,
     }
 }

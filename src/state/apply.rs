@@ -200,7 +200,7 @@ impl State {
                 (record.clone(), Event::AppCreated { app: record })
             }
             Some(prev) => {
-                let scaled_only = prev.spec.differs_only_in_scale(spec);
+                let scaled_only = change == AppChange::Scaled;
                 let record = AppRecord {
                     spec: Arc::new(spec.clone()),
                     revision: prev.revision + 1,
@@ -226,8 +226,7 @@ impl State {
         if change == AppChange::Created {
             self.create_missing_groups(&id.parent(), version, applied);
         }
-        self.apps.insert(id.clone(), record.clone());
-        applied.touched.push((Table::Apps, id.to_string()));
+        self.write_app(id, Some(record.clone()), applied);
         self.remember_version(id, version, &record.spec, applied);
         applied.events.push(event);
         if change == AppChange::Reconfigured && self.app_failures.remove(id).is_some() {
@@ -269,17 +268,14 @@ impl State {
             g = g.parent();
         }
         for id in missing.into_iter().rev() {
-            self.groups.insert(
-                id.clone(),
-                GroupRecord {
-                    id: id.clone(),
-                    dependencies: Vec::new(),
-                    enforce_role: false,
-                    revision: 1,
-                    version,
-                },
-            );
-            applied.touched.push((Table::Groups, id.to_string()));
+            let record = GroupRecord {
+                id: id.clone(),
+                dependencies: Vec::new(),
+                enforce_role: false,
+                revision: 1,
+                version,
+            };
+            self.write_group(&id, Some(record), applied);
             applied.events.push(Event::GroupCreated { id });
         }
     }
@@ -355,8 +351,7 @@ impl State {
     /// Removes an app (checks done): its versions and failures go, its instances are
     /// decommissioned (each is expunged when its task's end is recorded).
     pub(super) fn remove_app_inner(&mut self, id: &PathId, applied: &mut Applied) {
-        self.apps.remove(id);
-        applied.touched.push((Table::Apps, id.to_string()));
+        self.write_app(id, None, applied);
         for version in self.app_versions(id) {
             self.app_versions.remove(&(id.clone(), version));
             applied

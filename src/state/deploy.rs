@@ -278,8 +278,7 @@ impl State {
                 last_config_change_at: version,
             },
         };
-        self.apps.insert(id.clone(), record.clone());
-        applied.touched.push((Table::Apps, id.to_string()));
+        self.write_app(id, Some(record.clone()), applied);
         self.remember_version(id, version, &record.spec, applied);
         applied.events.push(Event::AppUpdated {
             app: record.clone(),

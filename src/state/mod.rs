@@ -80,6 +80,9 @@ pub type Position = (u64, u32);
 pub struct Applied {
     pub events: Vec<Event>,
     pub touched: Vec<(Table, String)>,
+    /// Each app and group the command changed, as it was before (`None`: it did not exist):
+    /// what the group versions record.
+    replaced: group::Changed,
 }
 
 impl State {
@@ -254,11 +257,9 @@ impl State {
         {
             return (first.clone(), applied);
         }
-        // O(1) copies (shared trees): what the group versions record as replaced.
-        let (apps, groups) = (self.apps.clone(), self.groups.clone());
         let response = self.apply_command(request, &mut applied);
         if response.is_ok() {
-            self.record_group_versions(request.time, &apps, &groups, &mut applied);
+            self.record_group_versions(request.time, &mut applied);
         }
         if let Some(key) = &request.request_id {
             self.remember_request(position, key.clone(), response.clone(), &mut applied);

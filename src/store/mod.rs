@@ -8,7 +8,7 @@
 // move the allocation, not remove it.
 #![allow(clippy::result_large_err)]
 
-mod codec;
+pub mod codec;
 mod log;
 mod state_machine;
 mod writer;

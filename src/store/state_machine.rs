@@ -114,7 +114,7 @@ impl StateMachineStore {
     }
 
     /// Waits until the tables hold everything applied so far.
-    pub(super) async fn flush(&self) -> Result<(), StorageError> {
+    pub async fn flush(&self) -> Result<(), StorageError> {
         self.writer.flush().await.map_err(writer_err)
     }
 

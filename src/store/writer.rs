@@ -19,7 +19,6 @@ use super::codec;
 use super::state_machine::{LAST_APPLIED_KEY, MEMBERSHIP_KEY, META, StateView, table};
 use crate::state::Table;
 use redb::{Database, Durability};
-use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -30,7 +29,9 @@ use std::time::{Duration, Instant};
 /// written again meanwhile; shorter leaves fewer entries to re-apply after a crash.
 pub(super) const WRITE_INTERVAL: Duration = Duration::from_millis(100);
 
-pub(super) type RowKeys = BTreeSet<(Table, String)>;
+/// The rows applies touched, in the order they touched them, repeats included: the writer sorts
+/// and deduplicates them once per commit, cheaper than keeping a set through every apply.
+pub(super) type RowKeys = Vec<(Table, String)>;
 
 enum Job {
     Rows(Arc<StateView>, RowKeys),
@@ -198,7 +199,9 @@ fn run(
             return;
         }
         if let Some(v) = view.take() {
-            let rows = std::mem::take(&mut keys);
+            let mut rows = std::mem::take(&mut keys);
+            rows.sort_unstable();
+            rows.dedup();
             if let Err(e) = write(db, &v, &rows) {
                 tracing::error!(error = %e, "writing the state machine's tables failed");
                 failure

@@ -12,7 +12,6 @@ use crate::state::events::Event;
 use crate::state::ids::DeploymentId;
 use crate::state::model::{GroupDeployment, GroupRecord};
 use crate::state::path::PathId;
-use crate::state::rows::Table;
 use crate::state::time::Timestamp;
 use crate::state::{Applied, State};
 use std::collections::{BTreeMap, BTreeSet};
@@ -389,8 +388,7 @@ impl State {
             .map(|g| g.id.clone())
             .collect();
         for gone in existing.iter().filter(|g| !nodes.contains_key(g)) {
-            self.groups.remove(gone);
-            applied.touched.push((Table::Groups, gone.to_string()));
+            self.write_group(gone, None, applied);
             self.forget_group_versions(gone, applied);
             changed.push(gone.clone());
         }
@@ -421,8 +419,7 @@ impl State {
                 revision: previous.map_or(1, |g| g.revision + 1),
                 version,
             };
-            self.groups.insert((*gid).clone(), record);
-            applied.touched.push((Table::Groups, gid.to_string()));
+            self.write_group(gid, Some(record), applied);
             if created {
                 applied
                     .events

@@ -13,7 +13,7 @@ mod tree;
 mod versions;
 
 pub use plan::Cycle;
-pub use versions::{GroupVersion, Replaced};
+pub use versions::{Changed, GroupVersion, Replaced};
 
 use super::State;
 use super::app::AppDefinition;

@@ -6,7 +6,6 @@
 use super::GroupNode;
 use crate::state::model::{GroupDeployment, GroupRecord};
 use crate::state::path::PathId;
-use crate::state::rows::Table;
 use crate::state::time::Timestamp;
 use crate::state::{Applied, Event, State};
 use std::collections::BTreeSet;
@@ -55,8 +54,7 @@ impl State {
             let empty =
                 self.apps_under(gid).next().is_none() && self.groups_below(gid).next().is_none();
             if empty {
-                self.groups.remove(gid);
-                applied.touched.push((Table::Groups, gid.to_string()));
+                self.write_group(gid, None, applied);
                 self.forget_group_versions(gid, applied);
             }
         }
@@ -81,8 +79,7 @@ impl State {
                 revision: self.groups.get(&node.id).map_or(1, |g| g.revision + 1),
                 version,
             };
-            self.groups.insert(node.id.clone(), record);
-            applied.touched.push((Table::Groups, node.id.to_string()));
+            self.write_group(&node.id, Some(record), applied);
             if created {
                 applied.events.push(Event::GroupCreated {
                     id: node.id.clone(),

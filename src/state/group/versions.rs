@@ -11,9 +11,8 @@ use crate::state::path::PathId;
 use crate::state::rows::{Table, version_key};
 use crate::state::time::Timestamp;
 use crate::state::{Applied, State};
-use imbl::OrdMap;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 /// One stored version of a group.
@@ -24,6 +23,14 @@ pub enum GroupVersion {
     Change(Arc<Replaced>),
     /// A whole subtree, as earlier builds stored every version; served as is.
     Subtree(Arc<Subtree>),
+}
+
+/// The apps and groups one command changed, each as it was before the command (`None`: it did
+/// not exist), noted as the command writes them.
+#[derive(Debug, Default)]
+pub struct Changed {
+    apps: BTreeMap<PathId, Option<Arc<AppDefinition>>>,
+    groups: BTreeMap<PathId, Option<GroupNode>>,
 }
 
 /// What one command replaced at and below a group: each app and group it touched there, as it
@@ -67,6 +74,46 @@ impl Subtree {
 }
 
 impl State {
+    /// Sets app `id` to `record` (`None`: removes it) and marks its row written, noting what
+    /// it replaced for the group versions.
+    pub(in crate::state) fn write_app(
+        &mut self,
+        id: &PathId,
+        record: Option<AppRecord>,
+        applied: &mut Applied,
+    ) {
+        let before = match record {
+            Some(record) => self.apps.insert(id.clone(), record),
+            None => self.apps.remove(id),
+        };
+        applied
+            .replaced
+            .apps
+            .entry(id.clone())
+            .or_insert_with(|| before.map(|r| r.spec));
+        applied.touched.push((Table::Apps, id.to_string()));
+    }
+
+    /// Sets group `id` to `record` (`None`: removes it) and marks its row written, noting what
+    /// it replaced for the group versions.
+    pub(in crate::state) fn write_group(
+        &mut self,
+        id: &PathId,
+        record: Option<GroupRecord>,
+        applied: &mut Applied,
+    ) {
+        let before = match record {
+            Some(record) => self.groups.insert(id.clone(), record),
+            None => self.groups.remove(id),
+        };
+        applied
+            .replaced
+            .groups
+            .entry(id.clone())
+            .or_insert_with(|| before.as_ref().map(GroupNode::of));
+        applied.touched.push((Table::Groups, id.to_string()));
+    }
+
     /// The stored versions of a group, oldest first.
     pub fn group_versions(&self, id: &PathId) -> Vec<Timestamp> {
         self.versions_of(id).map(|(v, _)| v).collect()
@@ -117,45 +164,35 @@ impl State {
         Some(Arc::new(subtree))
     }
 
-    /// After a command changed apps or groups (`applied.touched`; `apps` and `groups` as they
-    /// were before it): a new version of every group at or above a change that exists now,
-    /// each keeping what the change replaced below it; the oldest beyond the bound go.
+    /// After a command changed apps or groups (`applied.replaced`): a new version of every
+    /// group at or above a change that exists now, each keeping what the change replaced below
+    /// it; the oldest beyond the bound go.
     pub(in crate::state) fn record_group_versions(
         &mut self,
         time: Timestamp,
-        apps: &OrdMap<PathId, AppRecord>,
-        groups: &OrdMap<PathId, GroupRecord>,
         applied: &mut Applied,
     ) {
-        let mut changed_apps: BTreeSet<PathId> = BTreeSet::new();
-        let mut changed_groups: BTreeSet<PathId> = BTreeSet::new();
-        for (table, key) in &applied.touched {
-            let set = match table {
-                Table::Apps => &mut changed_apps,
-                Table::Groups => &mut changed_groups,
-                _ => continue,
-            };
-            if let Ok(path) = PathId::parse(key, None) {
-                set.insert(path);
-            }
-        }
+        let Changed {
+            apps: changed_apps,
+            groups: changed_groups,
+        } = std::mem::take(&mut applied.replaced);
         if changed_apps.is_empty() && changed_groups.is_empty() {
             return;
         }
         // The newest record the command wrote, so that the groups' version is the app's.
         let mut version = time;
-        for app in &changed_apps {
+        for app in changed_apps.keys() {
             if let Some(record) = self.apps.get(app) {
                 version = version.max(record.version);
             }
         }
-        for group in &changed_groups {
+        for group in changed_groups.keys() {
             if let Some(record) = self.groups.get(group) {
                 version = version.max(record.version);
             }
         }
-        let mut tops: BTreeSet<PathId> = changed_groups.clone();
-        for path in changed_apps.iter().chain(&changed_groups) {
+        let mut tops: BTreeSet<PathId> = changed_groups.keys().cloned().collect();
+        for path in changed_apps.keys().chain(changed_groups.keys()) {
             let mut group = path.clone();
             while !group.is_root() {
                 group = group.parent();
@@ -169,13 +206,13 @@ impl State {
             let replaced = Replaced {
                 replaced_apps: changed_apps
                     .iter()
-                    .filter(|a| top.is_ancestor_of(a))
-                    .map(|a| (a.clone(), apps.get(a).map(|r| Arc::clone(&r.spec))))
+                    .filter(|(a, _)| top.is_ancestor_of(a))
+                    .map(|(a, before)| (a.clone(), before.clone()))
                     .collect(),
                 replaced_groups: changed_groups
                     .iter()
-                    .filter(|g| within(&top, g))
-                    .map(|g| (g.clone(), groups.get(g).map(GroupNode::of)))
+                    .filter(|(g, _)| within(&top, g))
+                    .map(|(g, before)| (g.clone(), before.clone()))
                     .collect(),
             };
             // Versions of one group only grow, whatever the clock did.

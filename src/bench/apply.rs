@@ -1,0 +1,172 @@
+//! The state machine alone, in one process: the core benchmark's app writes applied in batches
+//! to a node's store on a temporary folder, the way a follower applies them. It separates what
+//! one write costs each node in CPU (decoding the entry, applying it, the writer thread's
+//! durable rows) from the network, the log and the gRPC front end, which `bench core` measures
+//! together; and, being single-process and deterministic, it is steady enough to compare builds
+//! on a noisy machine.
+
+use crate::raft::types::{Entry, LogId};
+use crate::state::app::{AppInput, parse_app};
+use crate::state::path::PathId;
+use crate::state::time::Timestamp;
+use crate::state::{Batch, Command, PutMode, Request};
+use crate::store::{StateMachineStore, codec};
+use openraft::storage::RaftStateMachine;
+use openraft::{CommittedLeaderId, EntryPayload};
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, clap::Args)]
+pub struct ApplyArgs {
+    /// App writes applied in each run.
+    #[arg(long, default_value_t = 50_000)]
+    pub writes: usize,
+    /// Writes per log entry (a 256-client `bench core` run applies ~47 at a time).
+    #[arg(long, default_value_t = 47)]
+    pub batch: usize,
+    /// Distinct apps written in turn (`bench core`: 256 clients × 8).
+    #[arg(long, default_value_t = 2048)]
+    pub apps: usize,
+    /// Runs; the figures are their medians.
+    #[arg(long, default_value_t = 5)]
+    pub runs: usize,
+}
+
+/// CPU time a thread has run, from its `schedstat` (`/proc/thread-self`, or
+/// `/proc/self/task/TID`).
+fn thread_cpu(task: &str) -> Duration {
+    let ns = std::fs::read_to_string(format!("{task}/schedstat"))
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .unwrap_or(0);
+    Duration::from_nanos(ns)
+}
+
+/// The task ids of this process's threads named `name`.
+fn threads_named(name: &str) -> Vec<String> {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Vec::new();
+    };
+    tasks
+        .filter_map(|t| t.ok())
+        .map(|t| format!("/proc/self/task/{}", t.file_name().to_string_lossy()))
+        .filter(|task| {
+            std::fs::read_to_string(format!("{task}/comm")).is_ok_and(|comm| comm.trim() == name)
+        })
+        .collect()
+}
+
+/// The batch of log entry `index`: `batch` writes of the apps in turn, as `bench core` sends
+/// them (a replacement that creates a missing app, with a new instance count, forced).
+fn entry(index: u64, args: &ApplyArgs) -> anyhow::Result<Entry> {
+    let mut requests = Vec::with_capacity(args.batch);
+    for slot in 0..args.batch {
+        let n = (index as usize - 1) * args.batch + slot;
+        let id = format!("/bench/c{}/a{}", (n / 8) % args.apps.div_ceil(8), n % 8);
+        let body = format!(
+            r#"{{"id":"{id}","cmd":"sleep 1000","cpus":0.1,"mem":32,"instances":{}}}"#,
+            n % 5
+        );
+        let path = PathId::parse(&id, None).map_err(anyhow::Error::msg)?;
+        let app = parse_app(body.as_bytes(), AppInput::Replace { id: &path })
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let command = Command::PutApp {
+            app: Box::new(app),
+            expected_revision: None,
+            mode: PutMode::Upsert,
+            deploy: crate::api::apps::deploy(true),
+        };
+        requests.push(Request::new(
+            Timestamp(1_700_000_000_000 + n as i64),
+            None,
+            command,
+        ));
+    }
+    Ok(Entry {
+        log_id: LogId::new(CommittedLeaderId::new(1, 1), index),
+        payload: EntryPayload::Normal(Batch(Arc::new(requests))),
+    })
+}
+
+struct Run {
+    decode: Duration,
+    apply: Duration,
+    writer: Duration,
+    bytes: usize,
+}
+
+async fn run_once(args: &ApplyArgs) -> anyhow::Result<Run> {
+    let dir = tempfile::tempdir()?;
+    let mut sm = StateMachineStore::open(dir.path()).map_err(anyhow::Error::msg)?;
+    // The writer names its thread once it runs.
+    let mut writer = threads_named("state-writer");
+    for _ in 0..100 {
+        if !writer.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        writer = threads_named("state-writer");
+    }
+    anyhow::ensure!(
+        writer.len() == 1,
+        "expected one state writer, found {writer:?}"
+    );
+    let writer_cpu = || writer.iter().map(|t| thread_cpu(t)).sum::<Duration>();
+    let writer_before = writer_cpu();
+    let (mut decode, mut apply, mut bytes) = (Duration::ZERO, Duration::ZERO, 0);
+    let entries = args.writes.div_ceil(args.batch) as u64;
+    for index in 1..=entries {
+        let encoded = codec::encode(&entry(index, args)?)?;
+        bytes += encoded.len();
+        // A follower decodes the entry from the leader's message and re-encodes it for its log.
+        let t = thread_cpu("/proc/thread-self");
+        let received: Entry = codec::decode(&encoded)?;
+        let logged = codec::encode(&received)?;
+        decode += thread_cpu("/proc/thread-self").saturating_sub(t);
+        drop(logged);
+        let t = thread_cpu("/proc/thread-self");
+        sm.apply([received]).await.map_err(anyhow::Error::msg)?;
+        apply += thread_cpu("/proc/thread-self").saturating_sub(t);
+    }
+    sm.flush().await.map_err(anyhow::Error::msg)?;
+    Ok(Run {
+        decode,
+        apply,
+        writer: writer_cpu().saturating_sub(writer_before),
+        bytes,
+    })
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs.get(xs.len() / 2).copied().unwrap_or(0.0)
+}
+
+pub async fn run(args: ApplyArgs) -> anyhow::Result<()> {
+    println!(
+        "apply: {} writes of {} apps in entries of {}, {} runs",
+        args.writes, args.apps, args.batch, args.runs
+    );
+    let per_write = |d: Duration| d.as_secs_f64() * 1e6 / args.writes as f64;
+    let mut runs = Vec::new();
+    for i in 0..args.runs {
+        let r = run_once(&args).await?;
+        println!(
+            "run {} decode_us={:.1} apply_us={:.1} writer_us={:.1} entry_bytes_per_write={}",
+            i + 1,
+            per_write(r.decode),
+            per_write(r.apply),
+            per_write(r.writer),
+            r.bytes / args.writes
+        );
+        runs.push(r);
+    }
+    let field = |f: fn(&Run) -> Duration| median(runs.iter().map(|r| per_write(f(r))).collect());
+    let (decode, apply, writer) = (field(|r| r.decode), field(|r| r.apply), field(|r| r.writer));
+    println!(
+        "apply per write (CPU µs, median of {}): decode_and_relog={decode:.1} apply={apply:.1} writer={writer:.1} total={:.1}",
+        args.runs,
+        decode + apply + writer
+    );
+    Ok(())
+}
