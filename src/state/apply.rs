@@ -293,11 +293,10 @@ impl State {
             .touched
             .push((Table::AppVersions, version_key(id, version)));
         let beyond: Vec<Timestamp> = self
-            .app_versions
-            .range((id.clone(), Timestamp(i64::MIN))..=(id.clone(), Timestamp(i64::MAX)))
+            .versions_of_app(id)
             .rev()
             .skip(MAX_APP_VERSIONS)
-            .map(|((_, v), _)| *v)
+            .map(|(v, _)| v)
             .collect();
         for old in &beyond {
             self.app_versions.remove(&(id.clone(), *old));

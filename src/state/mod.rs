@@ -112,10 +112,7 @@ impl State {
 
     /// The stored versions of an app, oldest first.
     pub fn app_versions(&self, id: &PathId) -> Vec<Timestamp> {
-        self.app_versions
-            .range((id.clone(), Timestamp(i64::MIN))..=(id.clone(), Timestamp(i64::MAX)))
-            .map(|((_, v), _)| *v)
-            .collect()
+        self.versions_of_app(id).map(|(v, _)| v).collect()
     }
 
     /// Every stored version of app `id`, oldest first.
@@ -123,9 +120,17 @@ impl State {
         &'a self,
         id: &PathId,
     ) -> impl Iterator<Item = &'a Arc<AppDefinition>> + 'a {
+        self.versions_of_app(id).map(|(_, spec)| spec)
+    }
+
+    /// App `id`'s stored versions with their definitions, oldest first.
+    fn versions_of_app<'a>(
+        &'a self,
+        id: &PathId,
+    ) -> impl DoubleEndedIterator<Item = (Timestamp, &'a Arc<AppDefinition>)> + 'a {
         self.app_versions
             .range((id.clone(), Timestamp(i64::MIN))..=(id.clone(), Timestamp(i64::MAX)))
-            .map(|(_, spec)| spec)
+            .map(|((_, v), spec)| (*v, spec))
     }
 
     pub fn app_version(&self, id: &PathId, version: Timestamp) -> Option<&Arc<AppDefinition>> {
