@@ -31,13 +31,14 @@ pub use task::task_info;
 
 use crate::api::Api;
 use crate::config::MesosConfig;
-use crate::mesos::client::{Backoff, Client, ClientConfig, ClientError};
+use crate::mesos::client::{Backoff, Client, ClientConfig, ClientError, Subscription};
 use crate::mesos::{FrameworkCapability, FrameworkInfo};
 use crate::raft::Leadership;
 use crate::state::ids::FrameworkId;
 use crate::state::model::Goal;
 use crate::state::time::Timestamp;
 use crate::state::{Command, Outcome};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -185,6 +186,10 @@ async fn drive_deployments(api: &Api, fence: &Fence) {
     }
 }
 
+/// The framework id the master gave a subscription of this node whose commit did not happen.
+/// A first registration holds the lock until it is answered, so a later term waits for its id.
+type Registered = Arc<tokio::sync::Mutex<Option<FrameworkId>>>;
+
 /// The leader service: runs one scheduler per leadership term until `shutdown`.
 pub struct Scheduler {
     api: Api,
@@ -242,7 +247,7 @@ impl Scheduler {
         // session or the whole term ended first): subscribing again without it would register
         // a second framework, and leave the first one's tasks behind. Kept across terms: a node
         // re-elected at once (two elections while a cluster starts) reuses it.
-        let mut registered: Option<FrameworkId> = None;
+        let registered: Registered = Arc::default();
         loop {
             let term = tokio::select! {
                 _ = shutdown.cancelled() => return,
@@ -261,7 +266,7 @@ impl Scheduler {
             tracing::info!("acting as leader: starting the Mesos scheduler");
             tokio::select! {
                 _ = shutdown.cancelled() => return,
-                _ = self.lead(&fence, &mut registered) => {}
+                _ = self.lead(&fence, &registered) => {}
                 _ = drive_deployments(&self.api, &fence) => {}
                 _ = health::run(&self.api, &fence) => {}
                 _ = readiness::run(&self.api, &fence) => {}
@@ -295,26 +300,57 @@ impl Scheduler {
         }
     }
 
+    /// SUBSCRIBEs with `info`. A first registration (no id) runs to its end on a task of its
+    /// own that keeps the id in `registered` even if the term ends (and this call is dropped)
+    /// meanwhile: the master registers the framework as the call arrives, and an id lost with
+    /// the term would make the next subscription a second framework.
+    async fn subscribe(
+        &self,
+        info: FrameworkInfo,
+        registered: &Registered,
+    ) -> Result<Subscription, ClientError> {
+        if info.id.is_some() {
+            return self.client.subscribe(info, Vec::new()).await;
+        }
+        let client = self.client.clone();
+        let mut registered = Arc::clone(registered).lock_owned().await;
+        let call = tokio::spawn(async move {
+            let subscribed = client.subscribe(info, Vec::new()).await;
+            if let Ok(s) = &subscribed {
+                *registered = Some(FrameworkId(s.framework_id.value.clone().into()));
+            }
+            subscribed
+        });
+        call.await.unwrap_or_else(|e| {
+            Err(ClientError::Http(format!(
+                "the subscription task failed: {e}"
+            )))
+        })
+    }
+
     /// Subscribes again and again (with backoff) until the term ends.
-    async fn lead(&self, fence: &Fence, registered: &mut Option<FrameworkId>) {
+    async fn lead(&self, fence: &Fence, registered: &Registered) {
         let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
         while fence.acting().await {
             let stored = self.api.local_view().state.settings().framework_id.clone();
             if stored.is_some() {
                 // Committed (it is the stored one), or moot: a stored id is what subscribes.
-                *registered = None;
+                *registered.lock().await = None;
             }
-            let info = self
-                .settings
-                .framework_info(stored.or(registered.clone()).as_ref());
+            let known = match stored {
+                Some(id) => Some(id),
+                None => registered.lock().await.clone(),
+            };
+            let info = self.settings.framework_info(known.as_ref());
             let subscribed = tokio::select! {
                 _ = fence.term.cancelled() => return,
-                s = self.client.subscribe(info, Vec::new()) => s,
+                s = self.subscribe(info, registered) => s,
             };
             match subscribed {
                 Ok(subscription) => {
                     backoff.reset();
-                    *registered = Some(FrameworkId(subscription.framework_id.value.clone().into()));
+                    *registered.lock().await =
+                        Some(FrameworkId(subscription.framework_id.value.clone().into()));
                     tracing::info!(
                         framework_id = %subscription.framework_id,
                         master = %subscription.master,
@@ -328,12 +364,12 @@ impl Scheduler {
                     );
                     match session.run().await {
                         Err(e) => tracing::warn!(%e, "Mesos subscription ended"),
-                        Ok(session::Ended::TornDown) => *registered = None,
+                        Ok(session::Ended::TornDown) => *registered.lock().await = None,
                         Ok(session::Ended::TermEnded) => {}
                     }
                 }
                 Err(ClientError::SubscribeFailed(message)) => {
-                    *registered = None;
+                    *registered.lock().await = None;
                     self.subscription_refused(fence, &message).await;
                 }
                 Err(e) => tracing::warn!(%e, "cannot subscribe to Mesos"),
