@@ -5,6 +5,8 @@
 //! together; and, being single-process and deterministic, it is steady enough to compare builds
 //! on a noisy machine.
 
+use super::cluster::threads_named;
+use super::core::app_json;
 use crate::raft::types::{Entry, LogId};
 use crate::state::app::{AppInput, parse_app};
 use crate::state::path::PathId;
@@ -13,6 +15,7 @@ use crate::state::{Batch, Command, PutMode, Request};
 use crate::store::{StateMachineStore, codec};
 use openraft::storage::RaftStateMachine;
 use openraft::{CommittedLeaderId, EntryPayload};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,28 +35,14 @@ pub struct ApplyArgs {
     pub runs: usize,
 }
 
-/// CPU time a thread has run, from its `schedstat` (`/proc/thread-self`, or
-/// `/proc/self/task/TID`).
-fn thread_cpu(task: &str) -> Duration {
-    let ns = std::fs::read_to_string(format!("{task}/schedstat"))
+/// CPU time a thread has run, in nanoseconds, from its `schedstat` (`/proc/thread-self`, or a
+/// `/proc/self/task/TID` folder): the per-tick counts of `stat` are too coarse for one apply.
+fn thread_cpu(task: &Path) -> Duration {
+    let ns = std::fs::read_to_string(task.join("schedstat"))
         .ok()
         .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok())
         .unwrap_or(0);
     Duration::from_nanos(ns)
-}
-
-/// The task ids of this process's threads named `name`.
-fn threads_named(name: &str) -> Vec<String> {
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-        return Vec::new();
-    };
-    tasks
-        .filter_map(|t| t.ok())
-        .map(|t| format!("/proc/self/task/{}", t.file_name().to_string_lossy()))
-        .filter(|task| {
-            std::fs::read_to_string(format!("{task}/comm")).is_ok_and(|comm| comm.trim() == name)
-        })
-        .collect()
 }
 
 /// The batch of log entry `index`: `batch` writes of the apps in turn, as `bench core` sends
@@ -63,10 +52,7 @@ fn entry(index: u64, args: &ApplyArgs) -> anyhow::Result<Entry> {
     for slot in 0..args.batch {
         let n = (index as usize - 1) * args.batch + slot;
         let id = format!("/bench/c{}/a{}", (n / 8) % args.apps.div_ceil(8), n % 8);
-        let body = format!(
-            r#"{{"id":"{id}","cmd":"sleep 1000","cpus":0.1,"mem":32,"instances":{}}}"#,
-            n % 5
-        );
+        let body = app_json(&id, n as u64 % 5);
         let path = PathId::parse(&id, None).map_err(anyhow::Error::msg)?;
         let app = parse_app(body.as_bytes(), AppInput::Replace { id: &path })
             .map_err(|e| anyhow::anyhow!("{e:?}"))?;
@@ -119,14 +105,14 @@ async fn run_once(args: &ApplyArgs) -> anyhow::Result<Run> {
         let encoded = codec::encode(&entry(index, args)?)?;
         bytes += encoded.len();
         // A follower decodes the entry from the leader's message and re-encodes it for its log.
-        let t = thread_cpu("/proc/thread-self");
+        let t = thread_cpu(Path::new("/proc/thread-self"));
         let received: Entry = codec::decode(&encoded)?;
         let logged = codec::encode(&received)?;
-        decode += thread_cpu("/proc/thread-self").saturating_sub(t);
+        decode += thread_cpu(Path::new("/proc/thread-self")).saturating_sub(t);
         drop(logged);
-        let t = thread_cpu("/proc/thread-self");
+        let t = thread_cpu(Path::new("/proc/thread-self"));
         sm.apply([received]).await.map_err(anyhow::Error::msg)?;
-        apply += thread_cpu("/proc/thread-self").saturating_sub(t);
+        apply += thread_cpu(Path::new("/proc/thread-self")).saturating_sub(t);
     }
     sm.flush().await.map_err(anyhow::Error::msg)?;
     Ok(Run {

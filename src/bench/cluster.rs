@@ -241,6 +241,22 @@ async fn get_leader(client: &HttpClient, http_addr: &str) -> Option<String> {
     v.get("leader")?.as_str().map(String::from)
 }
 
+/// This process's threads whose name starts with `prefix`: their `/proc/self/task/TID` folders.
+pub fn threads_named(prefix: &str) -> Vec<PathBuf> {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Vec::new();
+    };
+    tasks
+        .filter_map(|t| t.ok())
+        .map(|t| t.path())
+        // A thread that ended meanwhile has no comm to read.
+        .filter(|task| {
+            std::fs::read_to_string(task.join("comm"))
+                .is_ok_and(|comm| comm.trim_end().starts_with(prefix))
+        })
+        .collect()
+}
+
 /// Resident memory of a process in MiB, from /proc.
 pub fn rss_mib(pid: u32) -> Option<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;

@@ -32,7 +32,8 @@ pub struct CoreArgs {
 /// GRPC connections the load generator spreads its clients over.
 const CONNECTIONS: usize = 8;
 
-fn app_json(id: &str, instances: u64) -> String {
+/// The app every write of the core benchmark puts (`bench apply` applies the same).
+pub(super) fn app_json(id: &str, instances: u64) -> String {
     format!(r#"{{"id":"{id}","cmd":"sleep 1000","cpus":0.1,"mem":32,"instances":{instances}}}"#)
 }
 

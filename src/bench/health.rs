@@ -1,6 +1,7 @@
 //! The health check benchmark: the engine probing tens of thousands of simulated tasks over
 //! HTTP against a few local servers, with checks/s, lateness behind schedule and CPU printed.
 
+use super::cluster::threads_named;
 use crate::health::{Engine, EngineConfig, Probe, SharedStats, Target, TargetKey};
 use crate::state::app::HealthCheck;
 use crate::state::ids::InstanceId;
@@ -272,14 +273,8 @@ struct CpuSeconds {
 fn cpu_seconds() -> anyhow::Result<CpuSeconds> {
     let total = stat_cpu(&std::fs::read_to_string("/proc/self/stat")?)?;
     let mut servers = 0.0;
-    for task in std::fs::read_dir("/proc/self/task")? {
-        let dir = task?.path();
-        let Ok(comm) = std::fs::read_to_string(dir.join("comm")) else {
-            continue; // the thread ended
-        };
-        if comm.trim_end().starts_with(SERVER_THREAD)
-            && let Ok(stat) = std::fs::read_to_string(dir.join("stat"))
-        {
+    for dir in threads_named(SERVER_THREAD) {
+        if let Ok(stat) = std::fs::read_to_string(dir.join("stat")) {
             servers += stat_cpu(&stat)?;
         }
     }
