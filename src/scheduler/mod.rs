@@ -333,12 +333,12 @@ impl Scheduler {
         let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
         while fence.acting().await {
             let stored = self.api.local_view().state.settings().framework_id.clone();
-            if stored.is_some() {
-                // Committed (it is the stored one), or moot: a stored id is what subscribes.
-                *registered.lock().await = None;
-            }
             let known = match stored {
-                Some(id) => Some(id),
+                Some(id) => {
+                    // Committed (it is the stored one), or moot: a stored id is what subscribes.
+                    *registered.lock().await = None;
+                    Some(id)
+                }
                 None => registered.lock().await.clone(),
             };
             let info = self.settings.framework_info(known.as_ref());

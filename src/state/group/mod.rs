@@ -13,7 +13,8 @@ mod tree;
 mod versions;
 
 pub use plan::Cycle;
-pub use versions::{Changed, GroupVersion, Replaced};
+pub(in crate::state) use versions::Changed;
+pub use versions::{GroupVersion, Replaced};
 
 use super::State;
 use super::app::AppDefinition;

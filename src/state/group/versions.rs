@@ -28,7 +28,7 @@ pub enum GroupVersion {
 /// The apps and groups one command changed, each as it was before the command (`None`: it did
 /// not exist), noted as the command writes them.
 #[derive(Debug, Default)]
-pub struct Changed {
+pub(in crate::state) struct Changed {
     apps: BTreeMap<PathId, Option<Arc<AppDefinition>>>,
     groups: BTreeMap<PathId, Option<GroupNode>>,
 }
