@@ -49,8 +49,9 @@ pub struct State {
     apps: OrdMap<PathId, AppRecord>,
     app_versions: OrdMap<(PathId, Timestamp), Arc<AppDefinition>>,
     groups: OrdMap<PathId, GroupRecord>,
-    /// Each group's versions, the newest `group::MAX_GROUP_VERSIONS`.
-    group_versions: OrdMap<(PathId, Timestamp), group::GroupVersion>,
+    /// The root group's versions, the newest `group::MAX_GROUP_VERSIONS`: every group's
+    /// versions are among them (`group/versions.rs`).
+    root_versions: OrdMap<Timestamp, group::GroupVersion>,
     instances: OrdMap<InstanceId, Arc<Instance>>,
     /// The instances of each app: an index over `instances`, kept by `insert_instance` and
     /// `remove_instance` (never persisted; rebuilt as rows load).

@@ -193,8 +193,13 @@ impl State {
                 .get(&path_key(table, key)?)
                 .map(|v| encode(table, key, v)),
             Table::GroupVersions => {
-                let id = split_version_key(key).ok_or_else(|| bad_key(table, key))?;
-                self.group_versions.get(&id).map(|v| encode(table, key, v))
+                let (id, version) = split_version_key(key).ok_or_else(|| bad_key(table, key))?;
+                if !id.is_root() {
+                    return Err(bad_key(table, key));
+                }
+                self.root_versions
+                    .get(&version)
+                    .map(|v| encode(table, key, v))
             }
         };
         value.transpose()
@@ -262,9 +267,12 @@ impl State {
                     .insert(path_key(table, key)?, decode(table, key, bytes)?);
             }
             Table::GroupVersions => {
-                let id = split_version_key(key).ok_or_else(|| bad_key(table, key))?;
-                let version: super::group::GroupVersion = decode(table, key, bytes)?;
-                self.group_versions.insert(id, version);
+                let (id, version) = split_version_key(key).ok_or_else(|| bad_key(table, key))?;
+                // Earlier builds kept versions of every group; only the root's are kept now.
+                if id.is_root() {
+                    self.root_versions
+                        .insert(version, decode(table, key, bytes)?);
+                }
             }
             Table::Requests => {
                 let (position, response): (super::Position, Response) = decode(table, key, bytes)?;
@@ -319,9 +327,9 @@ impl State {
                 .map(|k| (Table::AppFailures, k.to_string())),
         );
         keys.extend(
-            self.group_versions
+            self.root_versions
                 .keys()
-                .map(|(id, v)| (Table::GroupVersions, version_key(id, *v))),
+                .map(|v| (Table::GroupVersions, version_key(&PathId::root(), *v))),
         );
         let mut rows = Vec::with_capacity(keys.len());
         for (table, key) in keys {

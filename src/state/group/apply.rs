@@ -389,7 +389,6 @@ impl State {
             .collect();
         for gone in existing.iter().filter(|g| !nodes.contains_key(g)) {
             self.write_group(gone, None, applied);
-            self.forget_group_versions(gone, applied);
             changed.push(gone.clone());
         }
         if target.is_some() {

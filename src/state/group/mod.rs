@@ -2,8 +2,8 @@
 //! implicitly (the parent of an app) or explicitly (created empty); it carries `dependencies`
 //! that every app below it inherits. Group commands replace a whole subtree in one command and
 //! deploy every app they change in one deployment, stepped by dependency order (`plan.rs`);
-//! every change at or below a group (through `/v2/apps` too) makes a new version of it, kept
-//! bounded, for `/versions` and rollback (`versions.rs`).
+//! every change (through `/v2/apps` too) makes a new version of the root, kept bounded, and a
+//! group's versions for `/versions` and rollback are those that changed it (`versions.rs`).
 
 mod apply;
 pub mod parse;
@@ -26,7 +26,7 @@ use super::{Event, Rejection};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-/// How many versions of one group are kept (as for apps, Marathon's `--zk_max_versions`).
+/// How many root versions are kept (as for apps, Marathon's `--zk_max_versions`).
 pub const MAX_GROUP_VERSIONS: usize = 50;
 
 /// A requested change of one group, as a client sent it: a field that is `None` keeps what the
@@ -100,22 +100,23 @@ impl State {
             .map(|(_, g)| g)
     }
 
-    /// The group's version: its newest stored version (every change at or below it makes
-    /// one), else its record's, or for an implicit root the newest of everything.
+    /// The group's version: the newest change at or below it, whether a stored version
+    /// (which a deletion below it also makes), its record's, an app's or a group's below it.
     pub fn group_version(&self, id: &PathId) -> Option<Timestamp> {
-        let record = self.groups.get(id).map(|g| g.version);
-        if let Some(newest) = self.newest_group_version(id) {
-            return Some(record.map_or(newest, |r| r.max(newest)));
-        }
-        if let Some(version) = record {
-            return Some(version);
-        }
-        if !id.is_root() {
+        if !self.group_exists(id) {
             return None;
         }
-        let newest_app = self.apps.values().map(|a| a.version).max();
-        let newest_group = self.groups.values().map(|g| g.version).max();
-        Some(newest_app.max(newest_group).unwrap_or_default())
+        let record = self.groups.get(id).map(|g| g.version);
+        let apps = self.apps_under(id).map(|a| a.version).max();
+        let groups = self.groups_below(id).map(|g| g.version).max();
+        let stored = self.newest_group_version(id);
+        Some(
+            [record, apps, groups, stored]
+                .into_iter()
+                .flatten()
+                .max()
+                .unwrap_or_default(),
+        )
     }
 
     /// The subtree at `id` as it is now; `None` when no such group exists.

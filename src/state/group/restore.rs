@@ -55,7 +55,6 @@ impl State {
                 self.apps_under(gid).next().is_none() && self.groups_below(gid).next().is_none();
             if empty {
                 self.write_group(gid, None, applied);
-                self.forget_group_versions(gid, applied);
             }
         }
         for node in change.before.iter().flatten() {

@@ -525,6 +525,42 @@ fn app_writes_make_a_version_of_every_group_above() {
 }
 
 #[test]
+fn a_group_has_the_root_versions_that_changed_it() {
+    let mut log = Log::new();
+    let write = |log: &mut Log, id: &str, cmd: String| {
+        let deploy = log.deploy(true);
+        match log.apply_as(app_command(
+            json!({"id": id, "cmd": cmd}),
+            PutMode::Upsert,
+            deploy,
+        )) {
+            Ok(Outcome::App { app, .. }) => app.version,
+            other => panic!("not an app outcome: {other:?}"),
+        }
+    };
+    let x = write(&mut log, "/x/a", "x".to_string());
+    let first_y = write(&mut log, "/y/b", "y0".to_string());
+    assert_eq!(log.state.group_versions(&p("/x")), vec![x]);
+    assert_eq!(log.state.group_versions(&p("/y")), vec![first_y]);
+    assert_eq!(log.state.group_versions(&p("/")), vec![x, first_y]);
+    // A version of another group is not one of this group's.
+    assert!(log.state.group_at(&p("/x"), first_y).is_none());
+    assert_eq!(log.state.group_at(&p("/x"), x).unwrap().apps.len(), 1);
+    for i in 1..=MAX_GROUP_VERSIONS {
+        write(&mut log, "/y/b", format!("y{i}"));
+    }
+    // The bound is the root's: /x's only version went with the oldest root versions ...
+    assert!(log.state.group_versions(&p("/x")).is_empty());
+    assert_eq!(
+        log.state.group_versions(&p("/y")),
+        log.state.group_versions(&p("/"))
+    );
+    assert_eq!(log.state.group_versions(&p("/")).len(), MAX_GROUP_VERSIONS);
+    // ... but its version stays that of its newest change, not older.
+    assert_eq!(log.state.group_version(&p("/x")), Some(x));
+}
+
+#[test]
 fn a_group_command_makes_a_version_of_the_groups_above_it() {
     let mut log = Log::new();
     log.put(json!({"id": "/a/b"}), PutMode::Create, true)

@@ -1,8 +1,13 @@
-//! Bounded group versions. Every command that changes an app or a group makes a new version of
-//! each group at and above the change, up to the root (Marathon makes a new root group, with a
-//! version, on every write, `/v2/apps` included). A version keeps only what its change replaced,
-//! so recording one costs what the change touched, never the whole tree; the subtree of a
-//! version is rebuilt on read from the group as it is now by undoing every newer version.
+//! Bounded group versions, kept as Marathon keeps them: as versions of the root group. Every
+//! command that changes an app or a group makes one new root version (Marathon makes a new root
+//! group on every write, `/v2/apps` included), and a group's versions are the root versions whose
+//! change reached at or below it. A version keeps only what its change replaced, so recording one
+//! costs what the change touched, never the whole tree; the subtree of a group at a version is
+//! rebuilt on read from the group as it is now by undoing, below the group, every newer change.
+//!
+//! One root version per write, not one per group above the change: a write three groups deep
+//! used to store (and encode) what it replaced four times, which was half of what an app write
+//! cost each node (ARCHITECTURE.md, session 8).
 
 use super::{GroupNode, MAX_GROUP_VERSIONS, Subtree, within};
 use crate::state::app::AppDefinition;
@@ -12,7 +17,8 @@ use crate::state::rows::{Table, version_key};
 use crate::state::time::Timestamp;
 use crate::state::{Applied, State};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
+use std::ops::Bound;
 use std::sync::Arc;
 
 /// One stored version of a group.
@@ -41,10 +47,35 @@ pub struct Replaced {
     pub replaced_groups: Vec<(PathId, Option<GroupNode>)>,
 }
 
+impl GroupVersion {
+    /// Whether this root version is a version of group `id`: its change reached at or below it.
+    fn touches(&self, id: &PathId) -> bool {
+        if id.is_root() {
+            return true;
+        }
+        match self {
+            GroupVersion::Change(replaced) => {
+                replaced
+                    .replaced_apps
+                    .iter()
+                    .any(|(a, _)| id.is_ancestor_of(a))
+                    || replaced.replaced_groups.iter().any(|(g, _)| within(id, g))
+            }
+            // A whole root stored by an earlier build: a version of every group it held.
+            GroupVersion::Subtree(root) => root.groups.iter().any(|g| g.id == *id),
+        }
+    }
+}
+
 impl Subtree {
-    /// Takes back one change: what it replaced is put back.
+    /// Takes back, below `self.top`, one change: what it replaced there is put back.
     fn undo(&mut self, replaced: &Replaced) {
-        for (path, before) in &replaced.replaced_apps {
+        let top = self.top.id.clone();
+        for (path, before) in replaced
+            .replaced_apps
+            .iter()
+            .filter(|(a, _)| top.is_ancestor_of(a))
+        {
             match (self.apps.binary_search_by(|a| a.id.cmp(path)), before) {
                 (Ok(i), Some(spec)) => self.apps[i] = Arc::clone(spec),
                 (Ok(i), None) => {
@@ -54,8 +85,12 @@ impl Subtree {
                 (Err(_), None) => {}
             }
         }
-        for (path, before) in &replaced.replaced_groups {
-            if *path == self.top.id {
+        for (path, before) in replaced
+            .replaced_groups
+            .iter()
+            .filter(|(g, _)| within(&top, g))
+        {
+            if *path == top {
                 if let Some(node) = before {
                     self.top = node.clone();
                 }
@@ -69,6 +104,33 @@ impl Subtree {
                 (Err(i), Some(node)) => self.groups.insert(i, node.clone()),
                 (Err(_), None) => {}
             }
+        }
+    }
+
+    /// The part of a whole root at and below group `id` (which it holds).
+    fn below(&self, id: &PathId) -> Subtree {
+        if *id == self.top.id {
+            return self.clone();
+        }
+        Subtree {
+            top: self
+                .groups
+                .iter()
+                .find(|g| g.id == *id)
+                .cloned()
+                .unwrap_or_else(|| GroupNode::empty(id)),
+            groups: self
+                .groups
+                .iter()
+                .filter(|g| id.is_ancestor_of(&g.id))
+                .cloned()
+                .collect(),
+            apps: self
+                .apps
+                .iter()
+                .filter(|a| id.is_ancestor_of(&a.id))
+                .cloned()
+                .collect(),
         }
     }
 }
@@ -114,42 +176,47 @@ impl State {
         applied.touched.push((Table::Groups, id.to_string()));
     }
 
-    /// The stored versions of a group, oldest first.
+    /// The stored versions of a group, oldest first; none for a group that does not exist.
     pub fn group_versions(&self, id: &PathId) -> Vec<Timestamp> {
-        self.versions_of(id).map(|(v, _)| v).collect()
+        if !self.group_exists(id) {
+            return Vec::new();
+        }
+        self.root_versions
+            .iter()
+            .filter(|(_, entry)| entry.touches(id))
+            .map(|(v, _)| *v)
+            .collect()
     }
 
-    fn versions_of<'a>(
-        &'a self,
-        id: &PathId,
-    ) -> impl DoubleEndedIterator<Item = (Timestamp, &'a GroupVersion)> + 'a {
-        self.group_versions
-            .range((id.clone(), Timestamp(i64::MIN))..=(id.clone(), Timestamp(i64::MAX)))
-            .map(|((_, v), entry)| (*v, entry))
-    }
-
-    /// The group's newest version, if it has any stored.
+    /// The group's newest stored version, if it has any.
     pub(super) fn newest_group_version(&self, id: &PathId) -> Option<Timestamp> {
-        self.versions_of(id).next_back().map(|(v, _)| v)
+        self.root_versions
+            .iter()
+            .rev()
+            .find(|(_, entry)| entry.touches(id))
+            .map(|(v, _)| *v)
     }
 
-    /// The group's subtree as it was at `version`: the group now, each newer change undone
-    /// (newest first).
+    /// The group's subtree as it was at `version`, one of its versions: the group now, each
+    /// newer change undone below it (newest first).
     pub fn group_at(&self, id: &PathId, version: Timestamp) -> Option<Arc<Subtree>> {
-        match self.group_versions.get(&(id.clone(), version))? {
-            GroupVersion::Subtree(subtree) => return Some(Arc::clone(subtree)),
-            GroupVersion::Change(_) => {}
+        let entry = self.root_versions.get(&version)?;
+        if !entry.touches(id) {
+            return None;
+        }
+        if let GroupVersion::Subtree(root) = entry {
+            return Some(Arc::new(root.below(id)));
         }
         let mut newer: Vec<&Replaced> = Vec::new();
         let mut base = None;
-        for (v, entry) in self.versions_of(id) {
-            if v <= version {
-                continue;
-            }
+        for (_, entry) in self
+            .root_versions
+            .range((Bound::Excluded(version), Bound::Unbounded))
+        {
             match entry {
                 GroupVersion::Change(replaced) => newer.push(replaced),
-                GroupVersion::Subtree(subtree) => {
-                    base = Some(Subtree::clone(subtree));
+                GroupVersion::Subtree(root) => {
+                    base = Some(root.below(id));
                     break;
                 }
             }
@@ -164,9 +231,8 @@ impl State {
         Some(Arc::new(subtree))
     }
 
-    /// After a command changed apps or groups (`applied.replaced`): a new version of every
-    /// group at or above a change that exists now, each keeping what the change replaced below
-    /// it; the oldest beyond the bound go.
+    /// After a command changed apps or groups (`applied.replaced`): a new root version keeping
+    /// what the command replaced; the oldest beyond the bound go.
     pub(in crate::state) fn record_group_versions(
         &mut self,
         time: Timestamp,
@@ -191,61 +257,29 @@ impl State {
                 version = version.max(record.version);
             }
         }
-        let mut tops: BTreeSet<PathId> = changed_groups.keys().cloned().collect();
-        for path in changed_apps.keys().chain(changed_groups.keys()) {
-            let mut group = path.clone();
-            while !group.is_root() {
-                group = group.parent();
-                tops.insert(group.clone());
-            }
-        }
-        for top in tops {
-            if !self.group_exists(&top) {
-                continue;
-            }
-            let replaced = Replaced {
-                replaced_apps: changed_apps
-                    .iter()
-                    .filter(|(a, _)| top.is_ancestor_of(a))
-                    .map(|(a, before)| (a.clone(), before.clone()))
-                    .collect(),
-                replaced_groups: changed_groups
-                    .iter()
-                    .filter(|(g, _)| within(&top, g))
-                    .map(|(g, before)| (g.clone(), before.clone()))
-                    .collect(),
+        // Versions only grow, whatever the clock did.
+        let v = match self.root_versions.get_max() {
+            Some(&(newest, _)) if newest >= version => Timestamp(newest.0 + 1),
+            _ => version,
+        };
+        let replaced = Replaced {
+            replaced_apps: changed_apps.into_iter().collect(),
+            replaced_groups: changed_groups.into_iter().collect(),
+        };
+        self.root_versions
+            .insert(v, GroupVersion::Change(Arc::new(replaced)));
+        let root = PathId::root();
+        applied
+            .touched
+            .push((Table::GroupVersions, version_key(&root, v)));
+        while self.root_versions.len() > MAX_GROUP_VERSIONS {
+            let Some(&(oldest, _)) = self.root_versions.get_min() else {
+                break;
             };
-            // Versions of one group only grow, whatever the clock did.
-            let v = match self.newest_group_version(&top) {
-                Some(newest) if newest >= version => Timestamp(newest.0 + 1),
-                _ => version,
-            };
-            self.group_versions
-                .insert((top.clone(), v), GroupVersion::Change(Arc::new(replaced)));
+            self.root_versions.remove(&oldest);
             applied
                 .touched
-                .push((Table::GroupVersions, version_key(&top, v)));
-            let beyond: Vec<Timestamp> = self
-                .versions_of(&top)
-                .rev()
-                .skip(MAX_GROUP_VERSIONS)
-                .map(|(v, _)| v)
-                .collect();
-            for old in &beyond {
-                self.group_versions.remove(&(top.clone(), *old));
-                applied
-                    .touched
-                    .push((Table::GroupVersions, version_key(&top, *old)));
-            }
-        }
-    }
-
-    pub(super) fn forget_group_versions(&mut self, id: &PathId, applied: &mut Applied) {
-        for version in self.group_versions(id) {
-            self.group_versions.remove(&(id.clone(), version));
-            applied
-                .touched
-                .push((Table::GroupVersions, version_key(id, version)));
+                .push((Table::GroupVersions, version_key(&root, oldest)));
         }
     }
 }
