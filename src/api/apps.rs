@@ -59,7 +59,7 @@ fn expect_app(outcome: Outcome) -> Result<Written, ApiError> {
 /// A fresh deployment for a change; `force` cancels the deployments that hold its apps.
 pub fn deploy(force: bool) -> Deploy {
     Deploy {
-        id: DeploymentId(uuid::Uuid::new_v4().to_string().into()),
+        id: DeploymentId(uuid::Uuid::now_v7().to_string().into()),
         force,
     }
 }

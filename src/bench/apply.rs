@@ -33,10 +33,22 @@ pub struct ApplyArgs {
     /// Runs; the figures are their medians.
     #[arg(long, default_value_t = 5)]
     pub runs: usize,
+    /// Writes per second the entries are applied at (0: as fast as they go). The writer's
+    /// cost per write depends on it: each of its commits writes a row once however often it
+    /// changed since the last. The default is `bench core`'s 256-client target.
+    #[arg(long, default_value_t = 20_000)]
+    pub rate: u64,
 }
 
-/// CPU time a thread has run, in nanoseconds, from its `schedstat` (`/proc/thread-self`, or a
-/// `/proc/self/task/TID` folder): the per-tick counts of `stat` are too coarse for one apply.
+/// CPU time this thread has run: exact, where another thread's `schedstat` lags by up to a
+/// scheduler tick while the thread runs.
+fn own_cpu() -> Duration {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+}
+
+/// CPU time another thread has run, from its `schedstat` (a `/proc/self/task/TID` folder): the
+/// per-tick counts of `stat` are too coarse. Read once it has gone idle, it is exact.
 fn thread_cpu(task: &Path) -> Duration {
     let ns = std::fs::read_to_string(task.join("schedstat"))
         .ok()
@@ -101,18 +113,25 @@ async fn run_once(args: &ApplyArgs) -> anyhow::Result<Run> {
     let writer_before = writer_cpu();
     let (mut decode, mut apply, mut bytes) = (Duration::ZERO, Duration::ZERO, 0);
     let entries = args.writes.div_ceil(args.batch) as u64;
+    let start = tokio::time::Instant::now();
     for index in 1..=entries {
+        if args.rate > 0 {
+            let due = Duration::from_secs_f64(
+                ((index - 1) * args.batch as u64) as f64 / args.rate as f64,
+            );
+            tokio::time::sleep_until(start + due).await;
+        }
         let encoded = codec::encode(&entry(index, args)?)?;
         bytes += encoded.len();
         // A follower decodes the entry from the leader's message and re-encodes it for its log.
-        let t = thread_cpu(Path::new("/proc/thread-self"));
+        let t = own_cpu();
         let received: Entry = codec::decode(&encoded)?;
         let logged = codec::encode(&received)?;
-        decode += thread_cpu(Path::new("/proc/thread-self")).saturating_sub(t);
+        decode += own_cpu().saturating_sub(t);
         drop(logged);
-        let t = thread_cpu(Path::new("/proc/thread-self"));
+        let t = own_cpu();
         sm.apply([received]).await.map_err(anyhow::Error::msg)?;
-        apply += thread_cpu(Path::new("/proc/thread-self")).saturating_sub(t);
+        apply += own_cpu().saturating_sub(t);
     }
     sm.flush().await.map_err(anyhow::Error::msg)?;
     Ok(Run {
@@ -130,8 +149,8 @@ fn median(mut xs: Vec<f64>) -> f64 {
 
 pub async fn run(args: ApplyArgs) -> anyhow::Result<()> {
     println!(
-        "apply: {} writes of {} apps in entries of {}, {} runs",
-        args.writes, args.apps, args.batch, args.runs
+        "apply: {} writes of {} apps in entries of {} at {} writes/s, {} runs",
+        args.writes, args.apps, args.batch, args.rate, args.runs
     );
     let per_write = |d: Duration| d.as_secs_f64() * 1e6 / args.writes as f64;
     let mut runs = Vec::new();
