@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 /// Longest the writer gathers applies before a commit: longer spares more rewrites of rows
 /// written again meanwhile; shorter leaves fewer entries to re-apply after a crash.
-pub(super) const WRITE_INTERVAL: Duration = Duration::from_millis(100);
+pub(super) const WRITE_INTERVAL: Duration = Duration::from_millis(250);
 
 /// The rows applies touched, in the order they touched them, repeats included: the writer sorts
 /// and deduplicates them once per commit, cheaper than keeping a set through every apply.
