@@ -23,6 +23,7 @@ use crate::state::model::{AppRecord, Instance};
 use crate::state::path::PathId;
 use crate::state::time::Timestamp;
 use crate::state::{Command, Deploy, Outcome, PutMode, Rejection, State};
+use std::sync::Arc;
 
 /// How often an update retries its internal compare-and-set when a concurrent write moved the
 /// app under it (only when the caller gave no `expected_revision` of its own).
@@ -76,7 +77,7 @@ pub async fn create(
         .propose(
             request_id,
             Command::PutApp {
-                app: Box::new(app),
+                app: Arc::new(app),
                 expected_revision: None,
                 mode: PutMode::Create,
                 deploy: deploy(force),
@@ -122,7 +123,7 @@ pub async fn update(
     if !options.partial {
         let app = parse_app(body, AppInput::Replace { id })?;
         let command = Command::PutApp {
-            app: Box::new(app),
+            app: Arc::new(app),
             expected_revision: options.expected_revision,
             mode,
             deploy: deploy(options.force),
@@ -149,7 +150,7 @@ pub async fn update(
             .expected_revision
             .or(Some(existing.map_or(0, |r| r.revision)));
         let command = Command::PutApp {
-            app: Box::new(app),
+            app: Arc::new(app),
             expected_revision: expected,
             mode,
             deploy: deploy(options.force),

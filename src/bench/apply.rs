@@ -69,7 +69,7 @@ fn entry(index: u64, args: &ApplyArgs) -> anyhow::Result<Entry> {
         let app = parse_app(body.as_bytes(), AppInput::Replace { id: &path })
             .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         let command = Command::PutApp {
-            app: Box::new(app),
+            app: Arc::new(app),
             expected_revision: None,
             mode: PutMode::Upsert,
             deploy: crate::api::apps::deploy(true),

@@ -331,7 +331,7 @@ mod tests {
             &mut state,
             &mut index,
             Command::PutApp {
-                app: Box::new(app),
+                app: std::sync::Arc::new(app),
                 expected_revision: None,
                 mode: PutMode::Create,
                 deploy: Deploy {
@@ -436,7 +436,7 @@ mod tests {
                 &mut state,
                 &mut index,
                 Command::PutApp {
-                    app: Box::new(app),
+                    app: std::sync::Arc::new(app),
                     expected_revision: None,
                     mode: PutMode::Create,
                     deploy: Deploy {

@@ -120,7 +120,7 @@ impl State {
     fn put_app(
         &mut self,
         time: Timestamp,
-        spec: &AppDefinition,
+        spec: &Arc<AppDefinition>,
         expected_revision: Option<u64>,
         mode: PutMode,
         deploy: &Deploy,
@@ -169,7 +169,7 @@ impl State {
     pub(super) fn put_app_inner(
         &mut self,
         time: Timestamp,
-        spec: &AppDefinition,
+        spec: &Arc<AppDefinition>,
         applied: &mut Applied,
     ) -> (AppRecord, Option<Arc<AppDefinition>>, AppChange) {
         let id = &spec.id;
@@ -182,14 +182,14 @@ impl State {
         let original = existing.map(|e| Arc::clone(&e.spec));
         let change = match &original {
             None => AppChange::Created,
-            Some(prev) if prev.as_ref() == spec => AppChange::Unchanged,
+            Some(prev) if prev == spec => AppChange::Unchanged,
             Some(prev) if prev.differs_only_in_scale(spec) => AppChange::Scaled,
             Some(_) => AppChange::Reconfigured,
         };
         let (record, event) = match existing {
             None => {
                 let record = AppRecord {
-                    spec: Arc::new(spec.clone()),
+                    spec: Arc::clone(spec),
                     revision: 1,
                     version,
                     version_info: VersionInfo {
@@ -202,7 +202,7 @@ impl State {
             Some(prev) => {
                 let scaled_only = change == AppChange::Scaled;
                 let record = AppRecord {
-                    spec: Arc::new(spec.clone()),
+                    spec: Arc::clone(spec),
                     revision: prev.revision + 1,
                     version,
                     version_info: VersionInfo {

@@ -9,6 +9,7 @@ use super::path::PathId;
 use super::time::Timestamp;
 use super::{Applied, State};
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 impl State {
     /// Every check passes for every app before anything changes; then each app is stored as
@@ -64,7 +65,8 @@ impl State {
         let mut steps: Vec<DeploymentStep> = Vec::new();
         let mut version = time;
         for spec in apps {
-            let (record, before, change) = self.put_app_inner(time, spec, applied);
+            let (record, before, change) =
+                self.put_app_inner(time, &Arc::new(spec.clone()), applied);
             version = version.max(record.version);
             for (i, step) in change
                 .steps(&spec.id, spec.instances)
@@ -119,7 +121,7 @@ mod tests {
     fn a_bulk_put_creates_and_updates_apps_in_one_deployment() {
         let mut state = State::default();
         let put = Command::PutApp {
-            app: Box::new(app("/a", "old", 1)),
+            app: Arc::new(app("/a", "old", 1)),
             expected_revision: None,
             mode: PutMode::Create,
             deploy: deploy("d0", false),
@@ -178,7 +180,7 @@ mod tests {
     fn a_bulk_put_is_refused_whole() {
         let mut state = State::default();
         let put = Command::PutApp {
-            app: Box::new(app("/locked", "x", 1)),
+            app: Arc::new(app("/locked", "x", 1)),
             expected_revision: None,
             mode: PutMode::Create,
             deploy: deploy("d0", false),

@@ -59,7 +59,7 @@ pub enum PutMode {
 pub enum Command {
     /// Create or replace an app definition.
     PutApp {
-        app: Box<AppDefinition>,
+        app: Arc<AppDefinition>,
         /// When set, refused with a conflict unless the stored revision equals it (0 = absent).
         expected_revision: Option<u64>,
         mode: PutMode,

@@ -362,7 +362,7 @@ impl State {
                 let mut spec = AppDefinition::clone(&record.spec);
                 spec.instances = spec.instances.saturating_sub(count);
                 let instances = spec.instances;
-                let (record, before, _) = self.put_app_inner(time, &spec, applied);
+                let (record, before, _) = self.put_app_inner(time, &Arc::new(spec), applied);
                 version = version.max(record.version);
                 original.push((app.clone(), before));
                 actions.push(DeploymentAction::ScaleApplication { app, instances });

@@ -7,6 +7,7 @@ use super::model::{Condition, Goal, Instance, StatusReport};
 use super::path::PathId;
 use super::time::Timestamp;
 use super::{Command, Event, Outcome, PutMode, Rejection, Request, Response, State, StatusEffect};
+use std::sync::Arc;
 
 struct Log {
     state: State,
@@ -35,7 +36,7 @@ impl Log {
         let body = format!(r#"{{"id": "{id}", "cmd": "sleep 100", "instances": {instances}}}"#);
         let app = parse_app(body.as_bytes(), AppInput::Create).expect("valid app");
         self.apply(Command::PutApp {
-            app: Box::new(app),
+            app: Arc::new(app),
             expected_revision: None,
             mode: PutMode::Create,
             deploy: super::Deploy {

@@ -150,7 +150,7 @@ mod tests {
         let body = br#"{"id": "/u", "cmd": "x", "unreachableStrategy": {"inactiveAfterSeconds": 5, "expungeAfterSeconds": 10}}"#;
         let app = parse_app(body, AppInput::Create).expect("valid app");
         let put = Command::PutApp {
-            app: Box::new(app),
+            app: std::sync::Arc::new(app),
             expected_revision: None,
             mode: PutMode::Create,
             deploy: Deploy {

@@ -80,7 +80,7 @@ mod tests {
         let body = format!(r#"{{"id": "{id}", "cmd": "sleep 1", "instances": {instances}}}"#);
         let app = parse_app(body.as_bytes(), AppInput::Create).expect("a valid app");
         let command = Command::PutApp {
-            app: Box::new(app),
+            app: std::sync::Arc::new(app),
             expected_revision: None,
             mode: PutMode::Upsert,
             deploy: Deploy {

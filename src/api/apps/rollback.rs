@@ -2,11 +2,12 @@
 
 use super::{UpdateOptions, Written, deploy, expect_app};
 use crate::api::{Api, ApiError};
-use crate::state::app::{AppDefinition, AppInputError, Violation};
+use crate::state::app::{AppInputError, Violation};
 use crate::state::path::PathId;
 use crate::state::time::Timestamp;
 use crate::state::{Command, PutMode, Rejection};
 use serde_json::Value;
+use std::sync::Arc;
 
 /// The version a body asks to roll back to: Marathon's `{"version": ts}` (an `id` may come
 /// with it); `None` for any other body, whose `version` is ignored as response-only.
@@ -51,7 +52,7 @@ pub async fn roll_back_to(
         ApiError::NotFound(format!("App '{id}' does not exist in version {version}"))
     })?;
     let command = Command::PutApp {
-        app: Box::new(AppDefinition::clone(spec)),
+        app: Arc::clone(spec),
         expected_revision: Some(options.expected_revision.unwrap_or(record.revision)),
         mode: PutMode::Update,
         deploy: deploy(options.force),

@@ -6,6 +6,7 @@ use crate::state::app::{AppInput, parse_app};
 use crate::state::ids::{AgentId, TaskId};
 use crate::state::model::{Condition, StatusReport};
 use crate::state::{Command, Deploy, Outcome, PutMode, Request};
+use std::sync::Arc;
 
 struct World {
     state: State,
@@ -46,7 +47,7 @@ impl World {
         };
         let id = deploy.id.clone();
         self.apply(Command::PutApp {
-            app: Box::new(app),
+            app: Arc::new(app),
             expected_revision: None,
             mode: PutMode::Upsert,
             deploy,
@@ -309,7 +310,7 @@ fn a_killed_scale_down_is_no_failure_and_conflicting_writes_are_locked() {
         w.now(),
         None,
         Command::PutApp {
-            app: Box::new(app),
+            app: Arc::new(app),
             expected_revision: None,
             mode: PutMode::Upsert,
             deploy: Deploy {

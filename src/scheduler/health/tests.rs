@@ -6,6 +6,7 @@ use crate::state::app::{AppInput, parse_app};
 use crate::state::ids::{AgentId, DeploymentId};
 use crate::state::model::{Instance, StatusReport};
 use crate::state::{Deploy, PutMode, Request};
+use std::sync::Arc;
 
 struct World {
     state: State,
@@ -30,7 +31,7 @@ impl World {
     fn app(&mut self, json: &str) {
         let app = parse_app(json.as_bytes(), AppInput::Create).expect("valid app");
         self.apply(Command::PutApp {
-            app: Box::new(app),
+            app: Arc::new(app),
             expected_revision: None,
             mode: PutMode::Upsert,
             deploy: Deploy {

@@ -10,6 +10,7 @@ use crate::state::model::{Condition, Instance, StatusReport};
 use crate::state::path::PathId;
 use crate::state::time::Timestamp;
 use crate::state::{Command, State};
+use std::sync::Arc;
 
 #[test]
 fn a_reconciliation_answer_that_repeats_the_state_is_not_committed() {
@@ -27,7 +28,7 @@ fn a_reconciliation_answer_that_repeats_the_state_is_not_committed() {
         force: true,
     };
     let put = Command::PutApp {
-        app: Box::new(app),
+        app: Arc::new(app),
         expected_revision: None,
         mode: PutMode::Upsert,
         deploy,
@@ -78,7 +79,7 @@ fn a_deployment_or_a_lost_instance_creates_demand_and_a_running_status_does_not(
     };
     let app = parse_app(br#"{"id": "/d", "cmd": "sleep 1"}"#, AppInput::Create).expect("app");
     let put = Command::PutApp {
-        app: Box::new(app),
+        app: Arc::new(app),
         expected_revision: None,
         mode: PutMode::Upsert,
         deploy: Deploy {

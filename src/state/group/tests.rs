@@ -10,6 +10,7 @@ use crate::state::path::PathId;
 use crate::state::time::Timestamp;
 use crate::state::{Command, Deploy, Event, Outcome, PutMode, Rejection, Request, Response, State};
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 fn p(s: &str) -> PathId {
     PathId::parse(s, None).expect("test path")
@@ -336,7 +337,7 @@ fn groups_and_apps_cannot_overlap() {
     let mut log = Log::new();
     let app = parse_app(br#"{"id": "/solo", "cmd": "x"}"#, AppInput::Create).unwrap();
     log.apply_as(Command::PutApp {
-        app: Box::new(app),
+        app: Arc::new(app),
         expected_revision: None,
         mode: PutMode::Create,
         deploy: Deploy {
@@ -412,7 +413,7 @@ fn apps_under_is_prefix_safe() {
 
 fn app_command(body: Value, mode: PutMode, deploy: Deploy) -> Command {
     Command::PutApp {
-        app: Box::new(parse_app(body.to_string().as_bytes(), AppInput::Create).expect("valid app")),
+        app: Arc::new(parse_app(body.to_string().as_bytes(), AppInput::Create).expect("valid app")),
         expected_revision: None,
         mode,
         deploy,

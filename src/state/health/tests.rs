@@ -7,6 +7,7 @@ use crate::state::command::{Command, Deploy, PutMode, Request};
 use crate::state::ids::{AgentId, DeploymentId};
 use crate::state::model::{Condition, Goal};
 use crate::state::{Rejection, StatusEffect};
+use std::sync::Arc;
 
 struct Log {
     state: State,
@@ -43,7 +44,7 @@ impl Log {
             format!(r#"{{"id":"{id}","cmd":"sleep 100","instances":1,"healthChecks":{checks}}}"#);
         let app = parse_app(body.as_bytes(), AppInput::Create).expect("valid app");
         self.apply(Command::PutApp {
-            app: Box::new(app),
+            app: Arc::new(app),
             expected_revision: None,
             mode: PutMode::Upsert,
             deploy: Deploy {

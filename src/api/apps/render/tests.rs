@@ -10,6 +10,7 @@ use crate::state::command::{Command, Deploy, PutMode, Request};
 use crate::state::ids::{AgentId, DeploymentId, InstanceId, TaskId};
 use crate::state::model::StatusReport;
 use serde_json::json;
+use std::sync::Arc;
 
 /// The renderer before the views: a `Value` tree per app and per task.
 mod legacy {
@@ -250,7 +251,7 @@ impl Log {
             force: true,
         };
         let command = Command::PutApp {
-            app: Box::new(app),
+            app: Arc::new(app),
             expected_revision: None,
             mode: PutMode::Create,
             deploy,
