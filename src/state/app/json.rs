@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::model::{AppDefinition, NetworkMode};
+use super::{AppDefinition, NetworkMode};
 
 impl AppDefinition {
     /// Marathon's writer shape (§3.2): the object served by GET /v2/apps/{id} before the server

@@ -3,12 +3,18 @@
 //! Pure and I/O-free; REST, gRPC and the state machine all go through [`parse_app`] so an app is
 //! validated in exactly one place.
 
+mod checks;
+mod container;
 mod json;
 mod model;
 mod parse;
+mod strategy;
 mod validate;
 
+pub use checks::*;
+pub use container::*;
 pub use model::*;
+pub use strategy::*;
 
 use crate::state::path::PathId;
 

@@ -5,14 +5,14 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
-use super::model::{
+use super::validate::{MAX_PORT, constraint};
+use super::{
     AppDefinition, Check, Container, ContainerType, Docker, DockerCredential, DockerParameter,
     DockerPullConfig, EnvValue, ExecutorResources, FetchUri, HealthCheck, HealthCheckProtocol,
     KillSelection, LinuxInfo, Network, NetworkMode, PortDefinition, PortMapping, PortProtocol,
     ReadinessCheck, Residency, ResourceLimits, SecretDef, UnreachableStrategy, UpgradeStrategy,
     Volume, VolumeMode, defaults,
 };
-use super::validate::{MAX_PORT, constraint};
 use super::{AppInput, AppInputError, Violation, Violations, at};
 use crate::state::path::PathId;
 

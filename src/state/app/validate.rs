@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use super::model::{
+use super::{
     AppDefinition, Constraint, ConstraintOperator, ContainerType, EnvValue, NetworkMode,
     ReadinessCheck, ResourceLimit, UnreachableStrategy, defaults,
 };
@@ -310,7 +310,7 @@ fn health_checks(app: &AppDefinition, v: &mut Violations) {
     let ports = port_count(app);
     for (i, hc) in app.health_checks.iter().enumerate() {
         let path = at("/healthChecks", i);
-        let is_command = hc.protocol == super::model::HealthCheckProtocol::Command;
+        let is_command = hc.protocol == super::HealthCheckProtocol::Command;
         match (&hc.command, is_command) {
             (None, true) => v.add(
                 format!("{path}/command"),
