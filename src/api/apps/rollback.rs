@@ -6,21 +6,28 @@ use crate::state::app::{AppInputError, Violation};
 use crate::state::path::PathId;
 use crate::state::time::Timestamp;
 use crate::state::{Command, PutMode, Rejection};
+use serde::de::IgnoredAny;
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// The version a body asks to roll back to: Marathon's `{"version": ts}` (an `id` may come
 /// with it); `None` for any other body, whose `version` is ignored as response-only.
 pub fn rollback_version(body: &[u8]) -> Result<Option<Timestamp>, ApiError> {
+    // Every PUT comes through here: look at the keys alone (no value tree) and build one only
+    // for a body that can be a rollback.
+    let Ok(keys) = serde_json::from_slice::<BTreeMap<String, IgnoredAny>>(body) else {
+        return Ok(None);
+    };
+    if !keys.contains_key("version") || keys.keys().any(|k| k != "version" && k != "id") {
+        return Ok(None);
+    }
     let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body) else {
         return Ok(None);
     };
     let Some(version) = map.get("version") else {
         return Ok(None);
     };
-    if map.keys().any(|k| k != "version" && k != "id") {
-        return Ok(None);
-    }
     let parsed = version.as_str().and_then(Timestamp::parse);
     match parsed {
         Some(ts) => Ok(Some(ts)),
