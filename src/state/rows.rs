@@ -118,6 +118,11 @@ pub(super) fn version_key(id: &PathId, version: Timestamp) -> String {
     format!("{:020}@{id}", version.0)
 }
 
+/// The key of one root-group version: a version key of `/`.
+pub(super) fn root_version_key(version: Timestamp) -> String {
+    version_key(&PathId::root(), version)
+}
+
 fn encode<T: Serialize>(table: Table, key: &str, value: &T) -> Result<Vec<u8>, RowError> {
     // Most rows (an app version, a deployment) take some hundred bytes: one allocation, not
     // a doubling from eight.
@@ -333,7 +338,7 @@ impl State {
         keys.extend(
             self.root_versions
                 .keys()
-                .map(|v| (Table::GroupVersions, version_key(&PathId::root(), *v))),
+                .map(|v| (Table::GroupVersions, root_version_key(*v))),
         );
         let mut rows = Vec::with_capacity(keys.len());
         for (table, key) in keys {

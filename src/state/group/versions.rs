@@ -13,7 +13,7 @@ use super::{GroupNode, MAX_GROUP_VERSIONS, Subtree, within};
 use crate::state::app::AppDefinition;
 use crate::state::model::{AppRecord, GroupRecord};
 use crate::state::path::PathId;
-use crate::state::rows::{Table, version_key};
+use crate::state::rows::{Table, root_version_key};
 use crate::state::time::Timestamp;
 use crate::state::{Applied, State};
 use serde::{Deserialize, Serialize};
@@ -47,6 +47,28 @@ pub struct Replaced {
     pub replaced_groups: Vec<(PathId, Option<GroupNode>)>,
 }
 
+impl Replaced {
+    /// The replaced apps below group `id`.
+    fn apps_below<'a>(
+        &'a self,
+        id: &'a PathId,
+    ) -> impl Iterator<Item = &'a (PathId, Option<Arc<AppDefinition>>)> + 'a {
+        self.replaced_apps
+            .iter()
+            .filter(move |(a, _)| id.is_ancestor_of(a))
+    }
+
+    /// The replaced groups at or below group `id`.
+    fn groups_within<'a>(
+        &'a self,
+        id: &'a PathId,
+    ) -> impl Iterator<Item = &'a (PathId, Option<GroupNode>)> + 'a {
+        self.replaced_groups
+            .iter()
+            .filter(move |(g, _)| within(id, g))
+    }
+}
+
 impl GroupVersion {
     /// Whether this root version is a version of group `id`: its change reached at or below it.
     fn touches(&self, id: &PathId) -> bool {
@@ -55,11 +77,8 @@ impl GroupVersion {
         }
         match self {
             GroupVersion::Change(replaced) => {
-                replaced
-                    .replaced_apps
-                    .iter()
-                    .any(|(a, _)| id.is_ancestor_of(a))
-                    || replaced.replaced_groups.iter().any(|(g, _)| within(id, g))
+                replaced.apps_below(id).next().is_some()
+                    || replaced.groups_within(id).next().is_some()
             }
             // A whole root stored by an earlier build: a version of every group it held.
             GroupVersion::Subtree(root) => root.groups.iter().any(|g| g.id == *id),
@@ -71,11 +90,7 @@ impl Subtree {
     /// Takes back, below `self.top`, one change: what it replaced there is put back.
     fn undo(&mut self, replaced: &Replaced) {
         let top = self.top.id.clone();
-        for (path, before) in replaced
-            .replaced_apps
-            .iter()
-            .filter(|(a, _)| top.is_ancestor_of(a))
-        {
+        for (path, before) in replaced.apps_below(&top) {
             match (self.apps.binary_search_by(|a| a.id.cmp(path)), before) {
                 (Ok(i), Some(spec)) => self.apps[i] = Arc::clone(spec),
                 (Ok(i), None) => {
@@ -85,11 +100,7 @@ impl Subtree {
                 (Err(_), None) => {}
             }
         }
-        for (path, before) in replaced
-            .replaced_groups
-            .iter()
-            .filter(|(g, _)| within(&top, g))
-        {
+        for (path, before) in replaced.groups_within(&top) {
             if *path == top {
                 if let Some(node) = before {
                     self.top = node.clone();
@@ -268,10 +279,9 @@ impl State {
         };
         self.root_versions
             .insert(v, GroupVersion::Change(Arc::new(replaced)));
-        let root = PathId::root();
         applied
             .touched
-            .push((Table::GroupVersions, version_key(&root, v)));
+            .push((Table::GroupVersions, root_version_key(v)));
         while self.root_versions.len() > MAX_GROUP_VERSIONS {
             let Some(&(oldest, _)) = self.root_versions.get_min() else {
                 break;
@@ -279,7 +289,7 @@ impl State {
             self.root_versions.remove(&oldest);
             applied
                 .touched
-                .push((Table::GroupVersions, version_key(&root, oldest)));
+                .push((Table::GroupVersions, root_version_key(oldest)));
         }
     }
 }
