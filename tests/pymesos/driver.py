@@ -5,7 +5,11 @@ Usage: driver.py HOST:PORT
 
 1. A fresh framework registers, gets an offer and launches two command tasks on it: `echo-1`
    (runs to TASK_FINISHED) and `sleep-1` (killed once running: TASK_KILLED). A third,
-   `survivor`, keeps running. Status updates are acknowledged implicitly by pymesos.
+   `survivor`, keeps running. The scheduler acknowledges each status update itself, in its
+   callback, and journals the acknowledgement: the takeover below waits for the last one, so no
+   acknowledgement is in flight on the old stream when that stream is taken over (an
+   acknowledgement sent after it would rightly get 400 "didn't match the stream ID", and pymesos
+   aborts its I/O thread on an error in a callback).
 2. The stream drops under the driver: another SUBSCRIBE with the same framework id takes the
    subscription over, the driver gets "Framework failed over" and a closed stream, reconnects by
    itself and re-subscribes with its framework id (the `reregistered` callback).
@@ -74,6 +78,12 @@ class Journal:
             lambda e: e[0] == "status" and e[1] == task and e[2] == state,
         )
 
+    def acked(self, task, state):
+        return self.wait_for(
+            "the acknowledgement of %s of %s" % (state, task),
+            lambda e: e[0] == "acked" and e[1] == task and e[2] == state,
+        )
+
     def any(self, pred):
         with self._cond:
             return [e for e in self._events if pred(e)]
@@ -134,6 +144,9 @@ class Recorder(Scheduler):
             status.get("reason", "-"),
             json.dumps(status.get("message", "")),
         )
+        driver.acknowledgeStatusUpdate(status)
+        if "uuid" in status:
+            self.journal.add("acked", status["task_id"]["value"], status["state"])
 
     def error(self, driver, message):
         self.journal.add("error", json.dumps(message))
@@ -210,7 +223,9 @@ def main():
         ("survivor", "exec sleep 1000"),
     ]
     framework = {"user": "root", "name": "pymesos-it", "failover_timeout": 600}
-    driver = MesosSchedulerDriver(Recorder(journal, launch), dict(framework), master)
+    driver = MesosSchedulerDriver(
+        Recorder(journal, launch), dict(framework), master, implicit_acknowledgements=False
+    )
     driver.start()
     framework_id = journal.wait_for("registered", lambda e: e[0] == "registered")[1]
     journal.status("echo-1", "TASK_RUNNING")
@@ -220,7 +235,16 @@ def main():
     journal.status("sleep-1", "TASK_KILLED")
     journal.status("survivor", "TASK_RUNNING")
 
-    # 2. The stream drops; pymesos reconnects and re-subscribes by itself.
+    # 2. The stream drops; pymesos reconnects and re-subscribes by itself. Every update so far
+    # is acknowledged first: none is left to acknowledge on the stream being taken over.
+    for task, state in [
+        ("echo-1", "TASK_RUNNING"),
+        ("echo-1", "TASK_FINISHED"),
+        ("sleep-1", "TASK_RUNNING"),
+        ("sleep-1", "TASK_KILLED"),
+        ("survivor", "TASK_RUNNING"),
+    ]:
+        journal.acked(task, state)
     take_over(master, framework_id)
     journal.wait_for("the failover error", lambda e: e[0] == "error" and "failed over" in e[1])
     journal.wait_for("disconnected", lambda e: e[0] == "disconnected")
@@ -230,7 +254,9 @@ def main():
     stop(driver, failover=True)
     journal = Journal()
     framework["id"] = {"value": framework_id}
-    driver = MesosSchedulerDriver(Recorder(journal, []), dict(framework), master)
+    driver = MesosSchedulerDriver(
+        Recorder(journal, []), dict(framework), master, implicit_acknowledgements=False
+    )
     driver.start()
     journal.wait_for("reregistered after the restart", lambda e: e[0] == "reregistered")
     if journal.any(lambda e: e[0] == "registered"):
