@@ -287,22 +287,19 @@ impl State {
         spec: &Arc<AppDefinition>,
         applied: &mut Applied,
     ) {
-        self.app_versions
-            .insert((id.clone(), version), Arc::clone(spec));
+        let versions = self.app_versions.entry(id.clone()).or_default();
+        versions.insert(version, Arc::clone(spec));
         applied
             .touched
             .push((Table::AppVersions, version_key(id, version)));
-        let beyond: Vec<Timestamp> = self
-            .versions_of_app(id)
-            .rev()
-            .skip(MAX_APP_VERSIONS)
-            .map(|(v, _)| v)
-            .collect();
-        for old in &beyond {
-            self.app_versions.remove(&(id.clone(), *old));
+        while versions.len() > MAX_APP_VERSIONS {
+            let Some(&(old, _)) = versions.get_min() else {
+                break;
+            };
+            versions.remove(&old);
             applied
                 .touched
-                .push((Table::AppVersions, version_key(id, *old)));
+                .push((Table::AppVersions, version_key(id, old)));
         }
     }
 
@@ -351,11 +348,11 @@ impl State {
     /// decommissioned (each is expunged when its task's end is recorded).
     pub(super) fn remove_app_inner(&mut self, id: &PathId, applied: &mut Applied) {
         self.write_app(id, None, applied);
-        for version in self.app_versions(id) {
-            self.app_versions.remove(&(id.clone(), version));
+        let versions = self.app_versions.remove(id).unwrap_or_default();
+        for version in versions.keys() {
             applied
                 .touched
-                .push((Table::AppVersions, version_key(id, version)));
+                .push((Table::AppVersions, version_key(id, *version)));
         }
         if self.app_failures.remove(id).is_some() {
             applied.touched.push((Table::AppFailures, id.to_string()));

@@ -47,7 +47,9 @@ pub const MAX_REMEMBERED_REQUESTS: usize = 10_000;
 #[derive(Clone, Debug, Default)]
 pub struct State {
     apps: OrdMap<PathId, AppRecord>,
-    app_versions: OrdMap<(PathId, Timestamp), Arc<AppDefinition>>,
+    /// Each app's stored versions, by app: a write adds one to a small map and trims its
+    /// oldest, instead of two changes to one map of every app's versions.
+    app_versions: OrdMap<PathId, AppVersions>,
     groups: OrdMap<PathId, GroupRecord>,
     /// The root group's versions, the newest `group::MAX_GROUP_VERSIONS`: every group's
     /// versions are among them (`group/versions.rs`).
@@ -72,6 +74,9 @@ pub struct State {
     /// The same keys by position, to forget the oldest first.
     request_order: OrdMap<Position, RequestId>,
 }
+
+/// One app's stored versions (at most [`MAX_APP_VERSIONS`]), oldest first.
+type AppVersions = OrdMap<Timestamp, Arc<AppDefinition>>;
 
 /// Where a request sits in the log: the entry's index and its slot in the entry's batch.
 pub type Position = (u64, u32);
@@ -130,12 +135,13 @@ impl State {
         id: &PathId,
     ) -> impl DoubleEndedIterator<Item = (Timestamp, &'a Arc<AppDefinition>)> + 'a {
         self.app_versions
-            .range((id.clone(), Timestamp(i64::MIN))..=(id.clone(), Timestamp(i64::MAX)))
-            .map(|((_, v), spec)| (*v, spec))
+            .get(id)
+            .into_iter()
+            .flat_map(|versions| versions.iter().map(|(v, spec)| (*v, spec)))
     }
 
     pub fn app_version(&self, id: &PathId, version: Timestamp) -> Option<&Arc<AppDefinition>> {
-        self.app_versions.get(&(id.clone(), version))
+        self.app_versions.get(id)?.get(&version)
     }
 
     pub fn group(&self, id: &PathId) -> Option<&GroupRecord> {

@@ -164,8 +164,7 @@ impl State {
                 .map(|v| encode(table, key, &AppMeta::of(v))),
             Table::AppVersions => {
                 let (id, version) = split_version_key(key).ok_or_else(|| bad_key(table, key))?;
-                self.app_versions
-                    .get(&(id, version))
+                self.app_version(&id, version)
                     .map(|v| encode(table, key, v.as_ref()))
             }
             Table::Groups => self
@@ -220,13 +219,12 @@ impl State {
             Table::Apps => {
                 let id = path_key(table, key)?;
                 let meta: AppMeta = decode(table, key, bytes)?;
-                let spec = self
-                    .app_versions
-                    .get(&(id.clone(), meta.version))
-                    .ok_or_else(|| RowError::MissingVersion {
+                let spec = self.app_version(&id, meta.version).ok_or_else(|| {
+                    RowError::MissingVersion {
                         key: key.to_string(),
                         version: meta.version,
-                    })?;
+                    }
+                })?;
                 let record = AppRecord {
                     spec: Arc::clone(spec),
                     revision: meta.revision,
@@ -236,9 +234,12 @@ impl State {
                 self.apps.insert(id, record);
             }
             Table::AppVersions => {
-                let id = split_version_key(key).ok_or_else(|| bad_key(table, key))?;
+                let (id, version) = split_version_key(key).ok_or_else(|| bad_key(table, key))?;
                 let spec: AppDefinition = decode(table, key, bytes)?;
-                self.app_versions.insert(id, Arc::new(spec));
+                self.app_versions
+                    .entry(id)
+                    .or_default()
+                    .insert(version, Arc::new(spec));
             }
             Table::Groups => {
                 self.groups
@@ -296,11 +297,11 @@ impl State {
     /// Every row of the state, table by table (snapshots).
     pub fn rows(&self) -> Result<Vec<Row>, RowError> {
         let mut keys: Vec<(Table, String)> = Vec::new();
-        keys.extend(
-            self.app_versions
+        keys.extend(self.app_versions.iter().flat_map(|(id, versions)| {
+            versions
                 .keys()
-                .map(|(id, v)| (Table::AppVersions, version_key(id, *v))),
-        );
+                .map(|v| (Table::AppVersions, version_key(id, *v)))
+        }));
         keys.extend(self.apps.keys().map(|k| (Table::Apps, k.to_string())));
         keys.extend(self.groups.keys().map(|k| (Table::Groups, k.to_string())));
         keys.extend(

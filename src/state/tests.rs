@@ -490,3 +490,76 @@ fn a_kill_with_scale_lowers_instances_in_one_deployment_and_respects_locks() {
     ));
     assert_eq!(log.state.app(&path("/web")).unwrap().spec.instances, 1);
 }
+
+#[test]
+fn an_app_keeps_its_newest_versions_and_the_rows_of_the_rest_go() {
+    use super::MAX_APP_VERSIONS;
+    use super::rows::{Table, version_key};
+    let mut log = Log::new();
+    log.create_app("/web", 1);
+    let put = |instances: usize| {
+        let body = format!(r#"{{"id": "/web", "cmd": "sleep 100", "instances": {instances}}}"#);
+        let app = parse_app(body.as_bytes(), AppInput::Create).expect("valid app");
+        Command::PutApp {
+            app: Arc::new(app),
+            expected_revision: None,
+            mode: PutMode::Upsert,
+            deploy: deploy(&format!("scale-{instances}"), true),
+        }
+    };
+    for n in 2..=MAX_APP_VERSIONS {
+        log.apply(put(n)).expect("app updated");
+    }
+    let first = log.state.app_versions(&path("/web"))[0];
+    assert_eq!(
+        log.state.app_versions(&path("/web")).len(),
+        MAX_APP_VERSIONS
+    );
+
+    // One more version trims the oldest, and its row is among those the write touched.
+    log.index += 1;
+    let request = Request::new(
+        Timestamp(1_000 + log.index as i64),
+        None,
+        put(MAX_APP_VERSIONS + 1),
+    );
+    let (response, applied) = log.state.apply((log.index, 0), &request);
+    response.expect("app updated");
+    let versions = log.state.app_versions(&path("/web"));
+    assert_eq!(versions.len(), MAX_APP_VERSIONS);
+    assert!(!versions.contains(&first), "the oldest version is gone");
+    assert!(versions.windows(2).all(|w| w[0] < w[1]), "oldest first");
+    assert_eq!(
+        log.state.app(&path("/web")).map(|a| a.version),
+        versions.last().copied(),
+        "the newest version is the app's own"
+    );
+    let gone = (Table::AppVersions, version_key(&path("/web"), first));
+    assert!(applied.touched.contains(&gone), "{:?}", applied.touched);
+    assert_eq!(log.state.row(gone.0, &gone.1).expect("row"), None);
+
+    // A node that loads the rows has the same versions, with their definitions.
+    let rows = log.state.rows().expect("rows");
+    let loaded = State::from_rows(&rows).expect("loads");
+    assert_eq!(loaded.app_versions(&path("/web")), versions);
+    for v in &versions {
+        assert_eq!(
+            loaded.app_version(&path("/web"), *v),
+            log.state.app_version(&path("/web"), *v)
+        );
+    }
+
+    // Deleting the app takes every version row with it.
+    log.apply(Command::DeleteApp {
+        id: path("/web"),
+        expected_revision: None,
+        deploy: deploy("delete-web", true),
+    })
+    .expect("app deleted");
+    assert!(log.state.app_versions(&path("/web")).is_empty());
+    let rows = log.state.rows().expect("rows");
+    assert!(
+        rows.iter().all(|r| r.table != Table::AppVersions),
+        "{rows:?}"
+    );
+}
