@@ -77,7 +77,7 @@ async fn write_batches(raft: Raft, id: u64, rx: Arc<Mutex<mpsc::Receiver<(Reques
             }
         }
         let count = requests.len();
-        let res = raft.client_write(Batch(Arc::new(requests))).await;
+        let res = raft.client_write(Batch::new(requests)).await;
         match res {
             Ok(written) if written.data.len() == count => {
                 for (reply, response) in replies.into_iter().zip(written.data) {

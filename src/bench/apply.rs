@@ -82,7 +82,7 @@ fn entry(index: u64, args: &ApplyArgs) -> anyhow::Result<Entry> {
     }
     Ok(Entry {
         log_id: LogId::new(CommittedLeaderId::new(1, 1), index),
-        payload: EntryPayload::Normal(Batch(Arc::new(requests))),
+        payload: EntryPayload::Normal(Batch::new(requests)),
     })
 }
 

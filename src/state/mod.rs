@@ -7,6 +7,7 @@
 
 pub mod app;
 mod apply;
+mod batch;
 mod bulk;
 pub mod command;
 mod deploy;
@@ -20,9 +21,8 @@ mod rows;
 pub mod time;
 pub mod unreachable;
 
-pub use command::{
-    Batch, Command, Deploy, Outcome, PutMode, Rejection, Request, Response, StatusEffect,
-};
+pub use batch::Batch;
+pub use command::{Command, Deploy, Outcome, PutMode, Rejection, Request, Response, StatusEffect};
 pub use events::{AppliedEvent, Event};
 pub use rows::{Row, RowError, Table};
 

@@ -91,9 +91,9 @@ mod tests {
         let time = crate::state::time::Timestamp(1_000 + index as i64);
         openraft::Entry {
             log_id: openraft::LogId::new(openraft::CommittedLeaderId::new(1, 1), index),
-            payload: openraft::EntryPayload::Normal(Batch(std::sync::Arc::new(vec![
-                Request::new(time, None, command),
-            ]))),
+            payload: openraft::EntryPayload::Normal(Batch::new(vec![Request::new(
+                time, None, command,
+            )])),
         }
     }
 
@@ -102,7 +102,7 @@ mod tests {
         let mut state = crate::state::State::default();
         for entry in entries {
             if let openraft::EntryPayload::Normal(batch) = &entry.payload {
-                for (slot, request) in batch.0.iter().enumerate() {
+                for (slot, request) in batch.requests().iter().enumerate() {
                     let _answer = state.apply((entry.log_id.index, slot as u32), request);
                 }
             }

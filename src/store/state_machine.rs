@@ -10,7 +10,7 @@ use super::writer::{Flusher, RowKeys, Writer};
 use super::{SNAPSHOT_FILE, STATE_FILE, block, codec, redb_err};
 use crate::raft::TypeConfig;
 use crate::raft::types::{Entry, LogId, Snapshot, SnapshotMeta, StorageError, StoredMembership};
-use crate::state::{AppliedEvent, Batch, Response, Row, State, Table};
+use crate::state::{AppliedEvent, Response, Row, State, Table};
 use openraft::storage::{RaftSnapshotBuilder, RaftStateMachine};
 use openraft::{EntryPayload, ErrorSubject, ErrorVerb, OptionalSend};
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
@@ -413,7 +413,8 @@ fn apply_entries(
         next.applied = Some(entry.log_id);
         match entry.payload {
             EntryPayload::Blank => responses.push(Vec::new()),
-            EntryPayload::Normal(Batch(requests)) => {
+            EntryPayload::Normal(batch) => {
+                let requests = batch.requests();
                 let index = entry.log_id.index;
                 let mut answers = Vec::with_capacity(requests.len());
                 for (slot, request) in requests.iter().enumerate() {
