@@ -229,10 +229,17 @@ fn main() {
         return_memory_promptly();
     }
     keep_small_pages();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime");
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.enable_all();
+    // A task woken by another runs next on that worker by default (the "LIFO slot"). When a
+    // Raft batch commits, its replies wake one gRPC handler after another; each handler's
+    // response then woke its HTTP/2 connection into that slot, which wrote (one `writev`) and
+    // flushed one response at a time. Without the slot the connection runs after the handlers
+    // woken before it and writes their responses together: 256 clients, 10,900–11,600 →
+    // 12,200–12,300 writes/s (three A/B pairs; ARCHITECTURE.md).
+    #[cfg(tokio_unstable)]
+    builder.disable_lifo_slot();
+    let runtime = builder.build().expect("a tokio runtime");
     if let Err(e) = runtime.block_on(run(cli)) {
         eprintln!("baton: {e:#}");
         std::process::exit(1);
