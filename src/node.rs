@@ -168,7 +168,12 @@ pub async fn run(
         .serve_with_incoming_shutdown(incoming(peer_listener), peer_stop.clone().cancelled_owned());
     let grpc = tonic::transport::Server::builder()
         .add_routes(api::grpc::services(api.clone(), bind).map_err(|e| anyhow::anyhow!(e))?)
-        .serve_with_incoming_shutdown(incoming(grpc_listener), stop.clone().cancelled_owned());
+        .serve_with_incoming_shutdown(
+            futures::StreamExt::map(incoming(grpc_listener), |conn| {
+                conn.map(api::grpc::cork::Corked::new)
+            }),
+            stop.clone().cancelled_owned(),
+        );
     let http_listener = axum::serve::ListenerExt::tap_io(http_listener, |tcp| {
         let _ = tcp.set_nodelay(true);
     });

@@ -4,6 +4,7 @@
 
 mod apps;
 mod cluster;
+pub mod cork;
 mod events;
 mod groups;
 
