@@ -12,7 +12,7 @@ use super::model::{
     AppRecord, Condition, Goal, GroupRecord, Instance, ObservedStatus, StatusReport, VersionInfo,
 };
 use super::path::PathId;
-use super::rows::{Table, version_key};
+use super::rows::RowKey;
 use super::time::Timestamp;
 use super::{Applied, MAX_APP_VERSIONS, State};
 use std::sync::Arc;
@@ -54,7 +54,7 @@ impl State {
                     return Err(Rejection::AppNotFound(app.clone()));
                 }
                 if self.app_failures.remove(app).is_some() {
-                    applied.touched.push((Table::AppFailures, app.to_string()));
+                    applied.touched.push(RowKey::AppFailures(app.clone()));
                 }
                 Ok(Outcome::LaunchDelayReset { app: app.clone() })
             }
@@ -231,7 +231,7 @@ impl State {
         applied.events.push(event);
         if change == AppChange::Reconfigured && self.app_failures.remove(id).is_some() {
             // A new version launches without the old one's backoff.
-            applied.touched.push((Table::AppFailures, id.to_string()));
+            applied.touched.push(RowKey::AppFailures(id.clone()));
         }
         (record, original, change)
     }
@@ -291,15 +291,13 @@ impl State {
         versions.insert(version, Arc::clone(spec));
         applied
             .touched
-            .push((Table::AppVersions, version_key(id, version)));
+            .push(RowKey::AppVersion(id.clone(), version));
         while versions.len() > MAX_APP_VERSIONS {
             let Some(&(old, _)) = versions.get_min() else {
                 break;
             };
             versions.remove(&old);
-            applied
-                .touched
-                .push((Table::AppVersions, version_key(id, old)));
+            applied.touched.push(RowKey::AppVersion(id.clone(), old));
         }
     }
 
@@ -352,10 +350,10 @@ impl State {
         for version in versions.keys() {
             applied
                 .touched
-                .push((Table::AppVersions, version_key(id, *version)));
+                .push(RowKey::AppVersion(id.clone(), *version));
         }
         if self.app_failures.remove(id).is_some() {
-            applied.touched.push((Table::AppFailures, id.to_string()));
+            applied.touched.push(RowKey::AppFailures(id.clone()));
         }
         let orphans: Vec<InstanceId> = self
             .instances_of(id)
@@ -379,7 +377,7 @@ impl State {
             None => {
                 self.settings.framework_id = Some(id.clone());
                 self.settings.revision += 1;
-                applied.touched.push((Table::Settings, String::new()));
+                applied.touched.push(RowKey::Settings);
                 applied
                     .events
                     .push(Event::FrameworkIdStored { id: id.clone() });
@@ -412,9 +410,7 @@ impl State {
             ..instance.clone()
         };
         self.insert_instance(record.clone());
-        applied
-            .touched
-            .push((Table::Instances, record.id.0.to_string()));
+        applied.touched.push(RowKey::Instance(record.id.clone()));
         let id = record.id.clone();
         applied.events.push(Event::InstanceChanged {
             instance: Box::new(record),
@@ -466,7 +462,7 @@ impl State {
                 self.record_failure(time, Instance::clone(instance), report, applied);
             }
             self.remove_instance(&id);
-            applied.touched.push((Table::Instances, id.0.to_string()));
+            applied.touched.push(RowKey::Instance(id.clone()));
             applied.events.push(Event::InstanceExpunged {
                 id: id.clone(),
                 app,
@@ -536,7 +532,7 @@ impl State {
         if !self.settings.teardown_requested {
             self.settings.teardown_requested = true;
             self.settings.revision += 1;
-            applied.touched.push((Table::Settings, String::new()));
+            applied.touched.push(RowKey::Settings);
             applied
                 .events
                 .push(Event::FrameworkTeardownRequested { id: id.clone() });
@@ -551,9 +547,7 @@ impl State {
         let gone: Vec<Instance> = self.instances().cloned().collect();
         for instance in &gone {
             self.remove_instance(&instance.id);
-            applied
-                .touched
-                .push((Table::Instances, instance.id.0.to_string()));
+            applied.touched.push(RowKey::Instance(instance.id.clone()));
             applied.events.push(Event::InstanceExpunged {
                 id: instance.id.clone(),
                 app: instance.app.clone(),
@@ -564,7 +558,7 @@ impl State {
         self.settings.framework_id = None;
         self.settings.teardown_requested = false;
         self.settings.revision += 1;
-        applied.touched.push((Table::Settings, String::new()));
+        applied.touched.push(RowKey::Settings);
         applied
             .events
             .push(Event::FrameworkForgotten { id: id.clone() });
@@ -587,7 +581,7 @@ impl State {
         change(instance);
         instance.revision += 1;
         let record = instance.clone();
-        applied.touched.push((Table::Instances, id.0.to_string()));
+        applied.touched.push(RowKey::Instance(id.clone()));
         applied.events.push(Event::InstanceChanged {
             instance: Box::new(record),
         });

@@ -11,7 +11,7 @@ use super::model::{
     Instance, StatusReport, TaskFailure, VersionInfo,
 };
 use super::path::PathId;
-use super::rows::Table;
+use super::rows::RowKey;
 use super::time::Timestamp;
 use super::{Applied, State};
 use crate::state::app::AppDefinition;
@@ -81,7 +81,7 @@ impl State {
 
     pub(super) fn cancel_deployment(&mut self, id: &DeploymentId, applied: &mut Applied) {
         if let Some(deployment) = self.remove_deployment(id) {
-            applied.touched.push((Table::Deployments, id.0.to_string()));
+            applied.touched.push(RowKey::Deployment(id.clone()));
             let group = deployment
                 .group
                 .as_ref()
@@ -134,7 +134,7 @@ impl State {
         }
         applied
             .touched
-            .push((Table::Deployments, deployment.id.0.to_string()));
+            .push(RowKey::Deployment(deployment.id.clone()));
         applied.events.push(Event::DeploymentStarted {
             deployment: Box::new(deployment.clone()),
         });
@@ -160,7 +160,7 @@ impl State {
         deployment.current_step += 1;
         deployment.revision += 1;
         let snapshot = Box::new(deployment.clone());
-        applied.touched.push((Table::Deployments, id.0.to_string()));
+        applied.touched.push(RowKey::Deployment(id.clone()));
         applied.events.push(Event::DeploymentStepSucceeded {
             deployment: snapshot.clone(),
             step,
@@ -286,7 +286,7 @@ impl State {
         });
         if self.app_failures.remove(id).is_some() {
             // A new version launches without the old one's backoff.
-            applied.touched.push((Table::AppFailures, id.to_string()));
+            applied.touched.push(RowKey::AppFailures(id.clone()));
         }
         self.cancel_deployments(&locks, applied);
         let steps = AppChange::Reconfigured.steps(id, record.spec.instances);
@@ -408,7 +408,7 @@ impl State {
         };
         applied
             .touched
-            .push((Table::AppFailures, instance.app.to_string()));
+            .push(RowKey::AppFailures(instance.app.clone()));
         self.app_failures.insert(instance.app, failures);
     }
 }

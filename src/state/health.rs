@@ -9,7 +9,7 @@ use super::events::Event;
 use super::ids::{InstanceId, TaskId};
 use super::model::{Goal, Instance, StatusReport};
 use super::path::PathId;
-use super::rows::Table;
+use super::rows::RowKey;
 use super::time::Timestamp;
 use super::{Applied, State};
 use serde::{Deserialize, Serialize};
@@ -168,7 +168,7 @@ impl State {
         instance.revision += 1;
         let after = instance_health(instance, count);
         let snapshot = instance.clone();
-        applied.touched.push((Table::Instances, id.0.to_string()));
+        applied.touched.push(RowKey::Instance(id.clone()));
         // A refreshed `lastSuccess` is no news: it would only crowd the event history.
         let news = previous.as_ref().is_none_or(|p| {
             p.alive != update.result.alive
@@ -214,7 +214,7 @@ impl State {
             if changed && let Some(instance) = self.instance_mut(&id) {
                 instance.check_result = Some(check.clone());
                 instance.revision += 1;
-                applied.touched.push((Table::Instances, id.0.to_string()));
+                applied.touched.push(RowKey::Instance(id.clone()));
             }
         }
         let Some(healthy) = report.healthy else {

@@ -24,7 +24,7 @@ pub mod unreachable;
 pub use batch::Batch;
 pub use command::{Command, Deploy, Outcome, PutMode, Rejection, Request, Response, StatusEffect};
 pub use events::{AppliedEvent, Event};
-pub use rows::{Row, RowError, Table};
+pub use rows::{Row, RowError, RowKey, Table};
 
 use app::AppDefinition;
 use ids::{DeploymentId, InstanceId, JobId, JobRunId, RequestId, ReservationId};
@@ -85,7 +85,7 @@ pub type Position = (u64, u32);
 #[derive(Debug, Default)]
 pub struct Applied {
     pub events: Vec<Event>,
-    pub touched: Vec<(Table, String)>,
+    pub touched: Vec<RowKey>,
     /// Each app and group the command changed, as it was before (`None`: it did not exist):
     /// what the group versions record.
     replaced: group::Changed,
@@ -288,16 +288,14 @@ impl State {
     ) {
         self.requests.insert(key.clone(), (position, response));
         self.request_order.insert(position, key.clone());
-        applied.touched.push((Table::Requests, key.0.to_string()));
+        applied.touched.push(RowKey::Request(key.clone()));
         while self.request_order.len() > MAX_REMEMBERED_REQUESTS {
             let Some((oldest, old_key)) = self.request_order.get_min().cloned() else {
                 break;
             };
             self.request_order.remove(&oldest);
             self.requests.remove(&old_key);
-            applied
-                .touched
-                .push((Table::Requests, old_key.0.to_string()));
+            applied.touched.push(RowKey::Request(old_key.clone()));
         }
     }
 }

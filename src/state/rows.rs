@@ -72,6 +72,98 @@ pub struct Row {
     pub value: Vec<u8>,
 }
 
+/// One row, by what it holds: what a command notes as touched and the writer persists. Typed,
+/// so that the writer finds the value without parsing its key back; the text form is the key
+/// of the row in its redb table. Rows of one table sort together.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RowKey {
+    App(PathId),
+    AppVersion(PathId, Timestamp),
+    Group(PathId),
+    Instance(InstanceId),
+    Deployment(DeploymentId),
+    Job(JobId),
+    JobRun(JobRunId),
+    Reservation(ReservationId),
+    Settings,
+    Request(RequestId),
+    AppFailures(PathId),
+    RootVersion(Timestamp),
+}
+
+impl RowKey {
+    pub fn table(&self) -> Table {
+        match self {
+            RowKey::App(_) => Table::Apps,
+            RowKey::AppVersion(..) => Table::AppVersions,
+            RowKey::Group(_) => Table::Groups,
+            RowKey::Instance(_) => Table::Instances,
+            RowKey::Deployment(_) => Table::Deployments,
+            RowKey::Job(_) => Table::Jobs,
+            RowKey::JobRun(_) => Table::JobRuns,
+            RowKey::Reservation(_) => Table::Reservations,
+            RowKey::Settings => Table::Settings,
+            RowKey::Request(_) => Table::Requests,
+            RowKey::AppFailures(_) => Table::AppFailures,
+            RowKey::RootVersion(_) => Table::GroupVersions,
+        }
+    }
+
+    /// Writes the row's key in its table into `out` (cleared first).
+    pub fn write_text(&self, out: &mut String) {
+        use std::fmt::Write;
+        out.clear();
+        let _ = match self {
+            RowKey::App(id) | RowKey::Group(id) | RowKey::AppFailures(id) => {
+                out.write_str(id.as_str())
+            }
+            // `<millis, zero-padded>@<app id>`: time first, so that new versions append at the
+            // end of the table and the oldest are trimmed from its start: a write touches a
+            // few adjacent pages instead of one page per app somewhere in the middle.
+            RowKey::AppVersion(id, version) => write!(out, "{:020}@{id}", version.0),
+            RowKey::RootVersion(version) => write!(out, "{:020}@/", version.0),
+            RowKey::Instance(id) => out.write_str(&id.0),
+            RowKey::Deployment(id) => out.write_str(&id.0),
+            RowKey::Job(id) => out.write_str(&id.0),
+            RowKey::JobRun(id) => out.write_str(&id.0),
+            RowKey::Reservation(id) => out.write_str(&id.0),
+            RowKey::Settings => Ok(()),
+            RowKey::Request(id) => out.write_str(&id.0),
+        };
+    }
+
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        self.write_text(&mut out);
+        out
+    }
+
+    /// The row `key` of `table` (the inverse of [`RowKey::text`]).
+    pub fn parse(table: Table, key: &str) -> Result<RowKey, RowError> {
+        let path = || path_key(table, key);
+        Ok(match table {
+            Table::Apps => RowKey::App(path()?),
+            Table::AppVersions => {
+                let (id, version) = split_version_key(key).ok_or_else(|| bad_key(table, key))?;
+                RowKey::AppVersion(id, version)
+            }
+            Table::Groups => RowKey::Group(path()?),
+            Table::Instances => RowKey::Instance(InstanceId(key.into())),
+            Table::Deployments => RowKey::Deployment(DeploymentId(key.into())),
+            Table::Jobs => RowKey::Job(JobId(key.into())),
+            Table::JobRuns => RowKey::JobRun(JobRunId(key.into())),
+            Table::Reservations => RowKey::Reservation(ReservationId(key.into())),
+            Table::Settings => RowKey::Settings,
+            Table::Requests => RowKey::Request(RequestId(key.into())),
+            Table::AppFailures => RowKey::AppFailures(path()?),
+            Table::GroupVersions => match split_version_key(key) {
+                Some((id, version)) if id.is_root() => RowKey::RootVersion(version),
+                _ => return Err(bad_key(table, key)),
+            },
+        })
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum RowError {
     #[error("row {table:?}/{key}: cannot encode: {source}")]
@@ -111,25 +203,13 @@ impl AppMeta {
     }
 }
 
-/// The key of one app version: `<millis, zero-padded>@<app id>`. Time first, so that new
-/// versions append at the end of the table and the oldest are trimmed from its start: a write
-/// touches a few adjacent pages instead of one page per app somewhere in the middle.
-pub(super) fn version_key(id: &PathId, version: Timestamp) -> String {
-    format!("{:020}@{id}", version.0)
-}
-
-/// The key of one root-group version: a version key of `/`.
-pub(super) fn root_version_key(version: Timestamp) -> String {
-    version_key(&PathId::root(), version)
-}
-
-fn encode<T: Serialize>(table: Table, key: &str, value: &T) -> Result<Vec<u8>, RowError> {
+fn encode<T: Serialize>(key: &RowKey, value: &T) -> Result<Vec<u8>, RowError> {
     // Most rows (an app version, a deployment) take some hundred bytes: one allocation, not
     // a doubling from eight.
     let mut bytes = Vec::with_capacity(1024);
     rmp_serde::encode::write_named(&mut bytes, value).map_err(|source| RowError::Encode {
-        table,
-        key: key.to_string(),
+        table: key.table(),
+        key: key.text(),
         source,
     })?;
     Ok(bytes)
@@ -156,68 +236,36 @@ fn path_key(table: Table, key: &str) -> Result<PathId, RowError> {
 
 impl State {
     /// The current encoded value of a row, or `None` when the row no longer exists.
-    pub fn row(&self, table: Table, key: &str) -> Result<Option<Vec<u8>>, RowError> {
-        let value = match table {
-            Table::Apps => self
-                .apps
-                .get(&path_key(table, key)?)
-                .map(|v| encode(table, key, &AppMeta::of(v))),
-            Table::AppVersions => {
-                let (id, version) = split_version_key(key).ok_or_else(|| bad_key(table, key))?;
-                self.app_version(&id, version)
-                    .map(|v| encode(table, key, v.as_ref()))
-            }
-            Table::Groups => self
-                .groups
-                .get(&path_key(table, key)?)
-                .map(|v| encode(table, key, v)),
-            Table::Instances => self
-                .instances
-                .get(&InstanceId(key.to_string().into()))
-                .map(|v| encode(table, key, v)),
-            Table::Deployments => self
-                .deployments
-                .get(&DeploymentId(key.to_string().into()))
-                .map(|v| encode(table, key, v)),
-            Table::Jobs => self
-                .jobs
-                .get(&JobId(key.to_string().into()))
-                .map(|v| encode(table, key, v)),
-            Table::JobRuns => self
-                .job_runs
-                .get(&JobRunId(key.to_string().into()))
-                .map(|v| encode(table, key, v)),
-            Table::Reservations => self
-                .reservations
-                .get(&ReservationId(key.to_string().into()))
-                .map(|v| encode(table, key, v)),
-            Table::Settings => Some(encode(table, key, &self.settings)),
-            Table::Requests => self
-                .requests
-                .get(&RequestId(key.to_string().into()))
-                .map(|v| encode(table, key, v)),
-            Table::AppFailures => self
-                .app_failures
-                .get(&path_key(table, key)?)
-                .map(|v| encode(table, key, v)),
-            Table::GroupVersions => {
-                let (id, version) = split_version_key(key).ok_or_else(|| bad_key(table, key))?;
-                if !id.is_root() {
-                    return Err(bad_key(table, key));
-                }
-                self.root_versions
-                    .get(&version)
-                    .map(|v| encode(table, key, v))
-            }
+    pub fn row(&self, key: &RowKey) -> Result<Option<Vec<u8>>, RowError> {
+        let value = match key {
+            RowKey::App(id) => self.apps.get(id).map(|v| encode(key, &AppMeta::of(v))),
+            RowKey::AppVersion(id, version) => self
+                .app_version(id, *version)
+                .map(|v| encode(key, v.as_ref())),
+            RowKey::Group(id) => self.groups.get(id).map(|v| encode(key, v)),
+            RowKey::Instance(id) => self.instances.get(id).map(|v| encode(key, v)),
+            RowKey::Deployment(id) => self.deployments.get(id).map(|v| encode(key, v)),
+            RowKey::Job(id) => self.jobs.get(id).map(|v| encode(key, v)),
+            RowKey::JobRun(id) => self.job_runs.get(id).map(|v| encode(key, v)),
+            RowKey::Reservation(id) => self.reservations.get(id).map(|v| encode(key, v)),
+            RowKey::Settings => Some(encode(key, &self.settings)),
+            RowKey::Request(id) => self.requests.get(id).map(|v| encode(key, v)),
+            RowKey::AppFailures(id) => self.app_failures.get(id).map(|v| encode(key, v)),
+            RowKey::RootVersion(version) => self.root_versions.get(version).map(|v| encode(key, v)),
         };
         value.transpose()
     }
 
     /// Loads one persisted row into the state (restart, snapshot install).
     pub fn load_row(&mut self, table: Table, key: &str, bytes: &[u8]) -> Result<(), RowError> {
-        match table {
-            Table::Apps => {
-                let id = path_key(table, key)?;
+        if table == Table::GroupVersions && !key.ends_with("@/") {
+            // Earlier builds kept versions of every group; only the root's are kept now.
+            return split_version_key(key)
+                .map(drop)
+                .ok_or_else(|| bad_key(table, key));
+        }
+        match RowKey::parse(table, key)? {
+            RowKey::App(id) => {
                 let meta: AppMeta = decode(table, key, bytes)?;
                 let spec = self.app_version(&id, meta.version).ok_or_else(|| {
                     RowError::MissingVersion {
@@ -233,60 +281,49 @@ impl State {
                 };
                 self.apps.insert(id, record);
             }
-            Table::AppVersions => {
-                let (id, version) = split_version_key(key).ok_or_else(|| bad_key(table, key))?;
+            RowKey::AppVersion(id, version) => {
                 let spec: AppDefinition = decode(table, key, bytes)?;
                 self.app_versions
                     .entry(id)
                     .or_default()
                     .insert(version, Arc::new(spec));
             }
-            Table::Groups => {
-                self.groups
-                    .insert(path_key(table, key)?, decode(table, key, bytes)?);
+            RowKey::Group(id) => {
+                self.groups.insert(id, decode(table, key, bytes)?);
             }
-            Table::Instances => {
+            RowKey::Instance(id) => {
                 let instance: super::model::Instance = decode(table, key, bytes)?;
-                if instance.id.as_str() != key {
+                if instance.id != id {
                     return Err(bad_key(table, key));
                 }
                 self.insert_instance(instance);
             }
-            Table::Deployments => {
+            RowKey::Deployment(id) => {
                 let deployment: super::model::Deployment = decode(table, key, bytes)?;
-                if deployment.id.0 != key.into() {
+                if deployment.id != id {
                     return Err(bad_key(table, key));
                 }
                 self.insert_deployment(Arc::new(deployment));
             }
-            Table::Jobs => {
-                self.jobs
-                    .insert(JobId(key.into()), decode(table, key, bytes)?);
+            RowKey::Job(id) => {
+                self.jobs.insert(id, decode(table, key, bytes)?);
             }
-            Table::JobRuns => {
-                self.job_runs
-                    .insert(JobRunId(key.into()), decode(table, key, bytes)?);
+            RowKey::JobRun(id) => {
+                self.job_runs.insert(id, decode(table, key, bytes)?);
             }
-            Table::Reservations => {
-                self.reservations
-                    .insert(ReservationId(key.into()), decode(table, key, bytes)?);
+            RowKey::Reservation(id) => {
+                self.reservations.insert(id, decode(table, key, bytes)?);
             }
-            Table::Settings => self.settings = decode(table, key, bytes)?,
-            Table::AppFailures => {
-                self.app_failures
-                    .insert(path_key(table, key)?, decode(table, key, bytes)?);
+            RowKey::Settings => self.settings = decode(table, key, bytes)?,
+            RowKey::AppFailures(id) => {
+                self.app_failures.insert(id, decode(table, key, bytes)?);
             }
-            Table::GroupVersions => {
-                let (id, version) = split_version_key(key).ok_or_else(|| bad_key(table, key))?;
-                // Earlier builds kept versions of every group; only the root's are kept now.
-                if id.is_root() {
-                    self.root_versions
-                        .insert(version, decode(table, key, bytes)?);
-                }
+            RowKey::RootVersion(version) => {
+                self.root_versions
+                    .insert(version, decode(table, key, bytes)?);
             }
-            Table::Requests => {
+            RowKey::Request(id) => {
                 let (position, response): (super::Position, Response) = decode(table, key, bytes)?;
-                let id = RequestId(key.into());
                 self.request_order.insert(position, id.clone());
                 self.requests.insert(id, (position, response));
             }
@@ -296,55 +333,29 @@ impl State {
 
     /// Every row of the state, table by table (snapshots).
     pub fn rows(&self) -> Result<Vec<Row>, RowError> {
-        let mut keys: Vec<(Table, String)> = Vec::new();
+        let mut keys: Vec<RowKey> = Vec::new();
         keys.extend(self.app_versions.iter().flat_map(|(id, versions)| {
-            versions
-                .keys()
-                .map(|v| (Table::AppVersions, version_key(id, *v)))
+            versions.keys().map(|v| RowKey::AppVersion(id.clone(), *v))
         }));
-        keys.extend(self.apps.keys().map(|k| (Table::Apps, k.to_string())));
-        keys.extend(self.groups.keys().map(|k| (Table::Groups, k.to_string())));
-        keys.extend(
-            self.instances
-                .keys()
-                .map(|k| (Table::Instances, k.0.to_string())),
-        );
-        keys.extend(
-            self.deployments
-                .keys()
-                .map(|k| (Table::Deployments, k.0.to_string())),
-        );
-        keys.extend(self.jobs.keys().map(|k| (Table::Jobs, k.0.to_string())));
-        keys.extend(
-            self.job_runs
-                .keys()
-                .map(|k| (Table::JobRuns, k.0.to_string())),
-        );
-        keys.extend(
-            self.reservations
-                .keys()
-                .map(|k| (Table::Reservations, k.0.to_string())),
-        );
-        keys.push((Table::Settings, String::new()));
-        keys.extend(
-            self.requests
-                .keys()
-                .map(|k| (Table::Requests, k.0.to_string())),
-        );
-        keys.extend(
-            self.app_failures
-                .keys()
-                .map(|k| (Table::AppFailures, k.to_string())),
-        );
-        keys.extend(
-            self.root_versions
-                .keys()
-                .map(|v| (Table::GroupVersions, root_version_key(*v))),
-        );
+        keys.extend(self.apps.keys().cloned().map(RowKey::App));
+        keys.extend(self.groups.keys().cloned().map(RowKey::Group));
+        keys.extend(self.instances.keys().cloned().map(RowKey::Instance));
+        keys.extend(self.deployments.keys().cloned().map(RowKey::Deployment));
+        keys.extend(self.jobs.keys().cloned().map(RowKey::Job));
+        keys.extend(self.job_runs.keys().cloned().map(RowKey::JobRun));
+        keys.extend(self.reservations.keys().cloned().map(RowKey::Reservation));
+        keys.push(RowKey::Settings);
+        keys.extend(self.requests.keys().cloned().map(RowKey::Request));
+        keys.extend(self.app_failures.keys().cloned().map(RowKey::AppFailures));
+        keys.extend(self.root_versions.keys().copied().map(RowKey::RootVersion));
         let mut rows = Vec::with_capacity(keys.len());
-        for (table, key) in keys {
-            if let Some(value) = self.row(table, &key)? {
-                rows.push(Row { table, key, value });
+        for key in keys {
+            if let Some(value) = self.row(&key)? {
+                rows.push(Row {
+                    table: key.table(),
+                    key: key.text(),
+                    value,
+                });
             }
         }
         Ok(rows)
@@ -366,4 +377,46 @@ fn split_version_key(key: &str) -> Option<(PathId, Timestamp)> {
         PathId::parse(id, None).ok()?,
         Timestamp(millis.parse().ok()?),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_row_key_reads_back_from_its_text() {
+        let web = PathId::parse("/prod/web", None).expect("path");
+        let keys = [
+            RowKey::App(web.clone()),
+            RowKey::AppVersion(web.clone(), Timestamp(1_700_000_000_123)),
+            RowKey::Group(PathId::parse("/prod", None).expect("path")),
+            RowKey::Instance(InstanceId("prod_web.instance-1".into())),
+            RowKey::Deployment(DeploymentId("d-1".into())),
+            RowKey::Job(JobId("nightly".into())),
+            RowKey::JobRun(JobRunId("nightly.run-1".into())),
+            RowKey::Reservation(ReservationId("r-1".into())),
+            RowKey::Settings,
+            RowKey::Request(RequestId("req-1".into())),
+            RowKey::AppFailures(web.clone()),
+            RowKey::RootVersion(Timestamp(42)),
+        ];
+        for key in keys {
+            let text = key.text();
+            assert_eq!(
+                RowKey::parse(key.table(), &text).expect("parses"),
+                key,
+                "{text}"
+            );
+        }
+        // Version keys put the time first, zero-padded, so that they sort by time.
+        assert_eq!(
+            RowKey::AppVersion(web, Timestamp(7)).text(),
+            "00000000000000000007@/prod/web"
+        );
+        assert_eq!(
+            RowKey::RootVersion(Timestamp(7)).text(),
+            "00000000000000000007@/"
+        );
+        assert!(RowKey::parse(Table::GroupVersions, "00000000000000000007@/prod").is_err());
+    }
 }

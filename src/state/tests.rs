@@ -494,7 +494,7 @@ fn a_kill_with_scale_lowers_instances_in_one_deployment_and_respects_locks() {
 #[test]
 fn an_app_keeps_its_newest_versions_and_the_rows_of_the_rest_go() {
     use super::MAX_APP_VERSIONS;
-    use super::rows::{Table, version_key};
+    use super::rows::{RowKey, Table};
     let mut log = Log::new();
     log.create_app("/web", 1);
     let put = |instances: usize| {
@@ -534,9 +534,9 @@ fn an_app_keeps_its_newest_versions_and_the_rows_of_the_rest_go() {
         versions.last().copied(),
         "the newest version is the app's own"
     );
-    let gone = (Table::AppVersions, version_key(&path("/web"), first));
+    let gone = RowKey::AppVersion(path("/web"), first);
     assert!(applied.touched.contains(&gone), "{:?}", applied.touched);
-    assert_eq!(log.state.row(gone.0, &gone.1).expect("row"), None);
+    assert_eq!(log.state.row(&gone).expect("row"), None);
 
     // A node that loads the rows has the same versions, with their definitions.
     let rows = log.state.rows().expect("rows");

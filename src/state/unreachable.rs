@@ -7,7 +7,7 @@ use super::command::{Outcome, Rejection, Response};
 use super::events::Event;
 use super::ids::InstanceId;
 use super::model::{Condition, Instance};
-use super::rows::Table;
+use super::rows::RowKey;
 use super::time::Timestamp;
 use super::{Applied, State};
 
@@ -87,7 +87,7 @@ impl State {
             let app = instance.app.clone();
             let last = Box::new(Instance::clone(instance));
             self.remove_instance(id);
-            applied.touched.push((Table::Instances, id.0.to_string()));
+            applied.touched.push(RowKey::Instance(id.clone()));
             applied.events.push(Event::InstanceExpunged {
                 id: id.clone(),
                 app,

@@ -17,7 +17,7 @@
 
 use super::codec;
 use super::state_machine::{LAST_APPLIED_KEY, MEMBERSHIP_KEY, META, StateView, table};
-use crate::state::Table;
+use crate::state::RowKey;
 use redb::{Database, Durability};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
@@ -31,7 +31,7 @@ pub(super) const WRITE_INTERVAL: Duration = Duration::from_millis(250);
 
 /// The rows applies touched, in the order they touched them, repeats included: the writer sorts
 /// and deduplicates them once per commit, cheaper than keeping a set through every apply.
-pub(super) type RowKeys = Vec<(Table, String)>;
+pub(super) type RowKeys = Vec<RowKey>;
 
 enum Job {
     Rows(Arc<StateView>, RowKeys),
@@ -232,13 +232,15 @@ fn write(db: &Database, view: &StateView, keys: &RowKeys) -> Result<(), redb::Er
     txn.set_durability(Durability::Immediate)?;
     {
         let mut rows = keys.iter().peekable();
-        while let Some((t, _)) = rows.peek() {
-            let t = *t;
+        let mut text = String::new();
+        while let Some(first) = rows.peek() {
+            let t = first.table();
             let mut tbl = txn.open_table(table(t))?;
-            while let Some((_, key)) = rows.next_if(|(rt, _)| *rt == t) {
-                match view.state.row(t, key).map_err(|e| corrupt(&e))? {
-                    Some(bytes) => drop(tbl.insert(key.as_str(), bytes.as_slice())?),
-                    None => drop(tbl.remove(key.as_str())?),
+            while let Some(key) = rows.next_if(|k| k.table() == t) {
+                key.write_text(&mut text);
+                match view.state.row(key).map_err(|e| corrupt(&e))? {
+                    Some(bytes) => drop(tbl.insert(text.as_str(), bytes.as_slice())?),
+                    None => drop(tbl.remove(text.as_str())?),
                 }
             }
         }

@@ -13,7 +13,7 @@ use super::{GroupNode, MAX_GROUP_VERSIONS, Subtree, within};
 use crate::state::app::AppDefinition;
 use crate::state::model::{AppRecord, GroupRecord};
 use crate::state::path::PathId;
-use crate::state::rows::{Table, root_version_key};
+use crate::state::rows::RowKey;
 use crate::state::time::Timestamp;
 use crate::state::{Applied, State};
 use serde::{Deserialize, Serialize};
@@ -164,7 +164,7 @@ impl State {
             .apps
             .entry(id.clone())
             .or_insert_with(|| before.map(|r| r.spec));
-        applied.touched.push((Table::Apps, id.to_string()));
+        applied.touched.push(RowKey::App(id.clone()));
     }
 
     /// Sets group `id` to `record` (`None`: removes it) and marks its row written, noting what
@@ -184,7 +184,7 @@ impl State {
             .groups
             .entry(id.clone())
             .or_insert_with(|| before.as_ref().map(GroupNode::of));
-        applied.touched.push((Table::Groups, id.to_string()));
+        applied.touched.push(RowKey::Group(id.clone()));
     }
 
     /// The stored versions of a group, oldest first; none for a group that does not exist.
@@ -279,17 +279,13 @@ impl State {
         };
         self.root_versions
             .insert(v, GroupVersion::Change(Arc::new(replaced)));
-        applied
-            .touched
-            .push((Table::GroupVersions, root_version_key(v)));
+        applied.touched.push(RowKey::RootVersion(v));
         while self.root_versions.len() > MAX_GROUP_VERSIONS {
             let Some(&(oldest, _)) = self.root_versions.get_min() else {
                 break;
             };
             self.root_versions.remove(&oldest);
-            applied
-                .touched
-                .push((Table::GroupVersions, root_version_key(oldest)));
+            applied.touched.push(RowKey::RootVersion(oldest));
         }
     }
 }

@@ -382,10 +382,9 @@ fn committed_health_survives_the_rows_round_trip() {
         updates: vec![update(&i, 0, 5, Ok(())), update(&i, 1, 6, Err("refused"))],
     })
     .expect("recorded");
-    let key = i.id.0.clone();
     let bytes = log
         .state
-        .row(crate::state::Table::Instances, &key)
+        .row(&crate::state::RowKey::Instance(i.id.clone()))
         .expect("encodes")
         .expect("row exists");
     let decoded: Instance = rmp_serde::from_slice(&bytes).expect("decodes");
