@@ -35,8 +35,15 @@ OVERALL_TIMEOUT = 90
 STEP_TIMEOUT = 30
 
 
+_LOG_LOCK = threading.Lock()
+
+
 def log(line):
-    print(line, flush=True)
+    """One whole line per call: `print` writes the text and its newline separately, so lines
+    from the driver's thread and the main thread could run together."""
+    with _LOG_LOCK:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
 
 
 def fail(message):
