@@ -258,11 +258,12 @@ impl State {
 
     /// Loads one persisted row into the state (restart, snapshot install).
     pub fn load_row(&mut self, table: Table, key: &str, bytes: &[u8]) -> Result<(), RowError> {
-        if table == Table::GroupVersions && !key.ends_with("@/") {
+        if table == Table::GroupVersions {
             // Earlier builds kept versions of every group; only the root's are kept now.
-            return split_version_key(key)
-                .map(drop)
-                .ok_or_else(|| bad_key(table, key));
+            let (id, _) = split_version_key(key).ok_or_else(|| bad_key(table, key))?;
+            if !id.is_root() {
+                return Ok(());
+            }
         }
         match RowKey::parse(table, key)? {
             RowKey::App(id) => {
@@ -418,5 +419,30 @@ mod tests {
             "00000000000000000007@/"
         );
         assert!(RowKey::parse(Table::GroupVersions, "00000000000000000007@/prod").is_err());
+    }
+
+    #[test]
+    fn group_version_rows_of_groups_below_the_root_are_skipped_at_load() {
+        let mut state = State::default();
+        // Rows of an earlier build: versions of `/prod`, whatever they hold, are not read.
+        state
+            .load_row(Table::GroupVersions, "00000000000000000007@/prod", b"\xc1")
+            .expect("skipped");
+        assert_eq!(
+            state.rows().expect("rows").len(),
+            1,
+            "only the settings row"
+        );
+        assert!(
+            state
+                .load_row(Table::GroupVersions, "not-a-version", b"")
+                .is_err()
+        );
+        // A root version is read (and here its bytes are no version).
+        assert!(
+            state
+                .load_row(Table::GroupVersions, "00000000000000000007@/", b"\xc1")
+                .is_err()
+        );
     }
 }
