@@ -1,10 +1,13 @@
 //! The master loop in process, driven through its handle: call checks, failover timeout and
 //! teardown, without HTTP.
 
+use super::streams::EVENT_QUEUE;
 use super::*;
 use crate::mesos::{
-    Accept, CallBody, CommandInfo, Filters, Offer, Operation, RoleList, TaskInfo as Info,
+    Accept, Call, CallBody, CommandInfo, Event, Filters, FrameworkInfo, Offer, Operation, RoleList,
+    Subscribe, TaskId, TaskInfo as Info, TaskState,
 };
+use crate::mesos_local::resources::Resources;
 use crate::mesos_local::spec;
 
 /// A running master; cancelled on drop, which kills its tasks.
