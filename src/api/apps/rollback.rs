@@ -6,9 +6,8 @@ use crate::state::app::{AppInputError, Violation};
 use crate::state::path::PathId;
 use crate::state::time::Timestamp;
 use crate::state::{Command, PutMode, Rejection};
-use serde::de::IgnoredAny;
+use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// The version a body asks to roll back to: Marathon's `{"version": ts}` (an `id` may come
@@ -16,12 +15,9 @@ use std::sync::Arc;
 pub fn rollback_version(body: &[u8]) -> Result<Option<Timestamp>, ApiError> {
     // Every PUT comes through here: look at the keys alone (no value tree) and build one only
     // for a body that can be a rollback.
-    let Ok(keys) = serde_json::from_slice::<BTreeMap<String, IgnoredAny>>(body) else {
+    let Ok(RollbackKeys(true)) = serde_json::from_slice::<RollbackKeys>(body) else {
         return Ok(None);
     };
-    if !keys.contains_key("version") || keys.keys().any(|k| k != "version" && k != "id") {
-        return Ok(None);
-    }
     let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body) else {
         return Ok(None);
     };
@@ -65,6 +61,66 @@ pub async fn roll_back_to(
         deploy: deploy(options.force),
     };
     expect_app(api.propose(options.request_id.clone(), command).await?)
+}
+
+/// Whether a JSON object's keys are `version`, and maybe `id`, and nothing else: read without
+/// building the object or owning its keys (every app PUT is asked).
+struct RollbackKeys(bool);
+
+impl<'de> serde::Deserialize<'de> for RollbackKeys {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(KeysVisitor)
+    }
+}
+
+/// A key of a body that may ask for a rollback.
+enum Key {
+    Version,
+    Id,
+    Other,
+}
+
+impl<'de> serde::Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl Visitor<'_> for KeyVisitor {
+            type Value = Key;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<Key, E> {
+                Ok(match key {
+                    "version" => Key::Version,
+                    "id" => Key::Id,
+                    _ => Key::Other,
+                })
+            }
+        }
+        deserializer.deserialize_identifier(KeyVisitor)
+    }
+}
+
+struct KeysVisitor;
+
+impl<'de> Visitor<'de> for KeysVisitor {
+    type Value = RollbackKeys;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RollbackKeys, A::Error> {
+        let (mut version, mut other) = (false, false);
+        while let Some(key) = map.next_key::<Key>()? {
+            match key {
+                Key::Version => version = true,
+                Key::Id => {}
+                Key::Other => other = true,
+            }
+            map.next_value::<IgnoredAny>()?;
+        }
+        Ok(RollbackKeys(version && !other))
+    }
 }
 
 #[cfg(test)]
