@@ -5,11 +5,18 @@
 use super::*;
 use crate::api::apps::document;
 use crate::api::groups::{Embed, GroupView, group_json};
-use crate::state::app::{AppInput, Container, Network, PortMapping, parse_app};
+use crate::state::State;
+use crate::state::app::{
+    AppDefinition, AppInput, Container, Network, NetworkMode, PortMapping, parse_app,
+};
 use crate::state::command::{Command, Deploy, PutMode, Request};
+use crate::state::health::{CheckResult, HealthResult, ReadinessResponse};
 use crate::state::ids::{AgentId, DeploymentId, InstanceId, TaskId};
-use crate::state::model::StatusReport;
-use serde_json::json;
+use crate::state::model::{Condition, Instance, StatusReport};
+use crate::state::path::PathId;
+use crate::state::time::Timestamp;
+use serde::Serialize;
+use serde_json::{Value, json};
 use std::sync::Arc;
 
 /// The renderer before the views: a `Value` tree per app and per task.
