@@ -14,6 +14,7 @@ mod validate;
 pub use checks::*;
 pub use container::*;
 pub use model::*;
+pub(crate) use parse::json_pointer;
 pub use strategy::*;
 
 use crate::state::path::PathId;

@@ -3,7 +3,7 @@
 //! path in the group document (`/groups(0)/apps(1)/cmd`).
 
 use super::GroupUpdate;
-use crate::state::app::{AppInput, AppInputError, Violation, parse_app};
+use crate::state::app::{AppInput, AppInputError, Violation, json_pointer, parse_app};
 use crate::state::path::PathId;
 use crate::state::time::Timestamp;
 use serde::Deserialize;
@@ -266,7 +266,7 @@ fn decode(body: &[u8]) -> Result<GroupJson, AppInputError> {
     let json: GroupJson = match serde_path_to_error::deserialize(&mut de) {
         Ok(json) => json,
         Err(err) => {
-            let path = pointer(err.path());
+            let path = json_pointer(err.path());
             let message = err.inner().to_string();
             if let Some(field) = message
                 .strip_prefix("unknown field `")
@@ -294,23 +294,6 @@ fn decode(body: &[u8]) -> Result<GroupJson, AppInputError> {
     de.end()
         .map_err(|e| invalid_json("/".into(), e.to_string()))?;
     Ok(json)
-}
-
-/// Marathon's path style: `/groups(0)/apps(1)`, root `/`.
-fn pointer(path: &serde_path_to_error::Path) -> String {
-    use serde_path_to_error::Segment;
-    let mut out = String::new();
-    for segment in path.iter() {
-        match segment {
-            Segment::Seq { index } => out.push_str(&format!("({index})")),
-            Segment::Map { key } => {
-                out.push('/');
-                out.push_str(key);
-            }
-            Segment::Enum { .. } | Segment::Unknown => {}
-        }
-    }
-    if out.is_empty() { "/".into() } else { out }
 }
 
 #[cfg(test)]

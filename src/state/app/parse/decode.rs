@@ -83,8 +83,9 @@ fn strip_position(message: &str) -> &str {
     }
 }
 
-/// Marathon's path style: "/healthChecks(0)/portIndex", root "/".
-fn json_pointer(path: &serde_path_to_error::Path) -> String {
+/// Marathon's path style for a decoding error's place: "/healthChecks(0)/portIndex",
+/// "/groups(0)/apps(1)", root "/".
+pub(crate) fn json_pointer(path: &serde_path_to_error::Path) -> String {
     use serde_path_to_error::Segment;
     let mut out = String::new();
     for segment in path.iter() {

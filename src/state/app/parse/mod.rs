@@ -11,4 +11,5 @@ mod request;
 mod resolve;
 
 pub(super) use decode::decode;
+pub(crate) use decode::json_pointer;
 pub(super) use resolve::resolve;
