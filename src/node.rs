@@ -125,7 +125,7 @@ pub async fn run(
         Duration::from_millis(config.raft.lease_ms),
     );
     tasks.spawn(watch.run(shutdown.child_token()));
-    let leadership_rx = leadership.clone();
+    let leadership_rx = leadership.published.clone();
 
     let quorum_timeout = Duration::from_millis(config.raft.election_timeout_max_ms * 2);
     let api = Api::new(

@@ -2,12 +2,14 @@
 //! the leader subscribes; a new leader takes the same framework over without disturbing running
 //! tasks; a status update sent while no leader is subscribed is recorded exactly once; a leader
 //! that dies between provisioning and LAUNCH leaves no orphan; a paused leader, continued,
-//! launches nothing; scale-down and deletion kill tasks.
+//! launches nothing; scale-down and deletion kill tasks; the only node of a cluster that
+//! abdicates stands again and takes its own framework over anew, also when its term ended while
+//! its first registration was still unanswered.
 
 mod common;
 
 use common::Cluster;
-use common::mesos::MesosLocal;
+use common::mesos::{Framework, MesosLocal};
 use reqwest::Method;
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -50,6 +52,19 @@ async fn put_app_avoiding(
     .await
 }
 
+/// Creates app `id` running `sleep` in `instances` tasks and waits until Mesos runs them all;
+/// the framework as it then is.
+async fn run_app(cluster: &Cluster, ml: &MesosLocal, id: &str, instances: usize) -> Framework {
+    let body = format!(
+        r#"{{"id":"{id}","cmd":"sleep 1000","cpus":0.1,"mem":16,"instances":{instances}}}"#
+    );
+    put_app(cluster, Method::POST, "/v2/apps", &body).await;
+    ml.wait_framework(&format!("{instances} running tasks of {id}"), WAIT, |f| {
+        f.running().len() == instances
+    })
+    .await
+}
+
 fn now_secs() -> f64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
@@ -65,16 +80,7 @@ fn set(ids: &[String]) -> BTreeSet<String> {
 async fn a_new_leader_takes_the_framework_over_without_touching_its_tasks() {
     let ml = MesosLocal::start(2).await;
     let (mut cluster, leader) = Cluster::start_on_mesos(3, &ml.url, Vec::new()).await;
-    put_app(
-        &cluster,
-        Method::POST,
-        "/v2/apps",
-        r#"{"id":"/web","cmd":"sleep 1000","cpus":0.1,"mem":16,"instances":2}"#,
-    )
-    .await;
-    let before = ml
-        .wait_framework("two running tasks", WAIT, |f| f.running().len() == 2)
-        .await;
+    let before = run_app(&cluster, &ml, "/web", 2).await;
     assert_eq!(ml.frameworks().await.len(), 1, "only the leader subscribes");
     for (id, _) in &before.tasks {
         assert!(
@@ -129,16 +135,7 @@ async fn a_new_leader_takes_the_framework_over_without_touching_its_tasks() {
 async fn scaling_down_and_deleting_kill_tasks() {
     let ml = MesosLocal::start(2).await;
     let (cluster, _) = Cluster::start_on_mesos(3, &ml.url, Vec::new()).await;
-    put_app(
-        &cluster,
-        Method::POST,
-        "/v2/apps",
-        r#"{"id":"/scale","cmd":"sleep 1000","cpus":0.1,"mem":16,"instances":3}"#,
-    )
-    .await;
-    let three = ml
-        .wait_framework("three running tasks", WAIT, |f| f.running().len() == 3)
-        .await;
+    let three = run_app(&cluster, &ml, "/scale", 3).await;
     put_app(
         &cluster,
         Method::PUT,
@@ -294,16 +291,7 @@ async fn a_leader_dying_between_provisioning_and_launch_leaves_no_orphan() {
 async fn a_paused_leader_continued_launches_nothing() {
     let ml = MesosLocal::start(2).await;
     let (cluster, leader) = Cluster::start_on_mesos(3, &ml.url, Vec::new()).await;
-    put_app(
-        &cluster,
-        Method::POST,
-        "/v2/apps",
-        r#"{"id":"/p","cmd":"sleep 1000","cpus":0.1,"mem":16}"#,
-    )
-    .await;
-    let before = ml
-        .wait_framework("one running task", WAIT, |f| f.running().len() == 1)
-        .await;
+    let before = run_app(&cluster, &ml, "/p", 1).await;
     let paused_at = now_secs();
     cluster.pause(leader);
     ml.wait_framework("a new leader to subscribe", WAIT, |f| {
@@ -364,16 +352,7 @@ fn cli(cluster: &Cluster, args: &[&str]) -> (bool, String) {
 async fn an_operator_teardown_kills_every_task_and_registers_anew() {
     let ml = MesosLocal::start(2).await;
     let (cluster, leader) = Cluster::start_on_mesos(3, &ml.url, Vec::new()).await;
-    put_app(
-        &cluster,
-        Method::POST,
-        "/v2/apps",
-        r#"{"id":"/td","cmd":"sleep 1000","cpus":0.1,"mem":16,"instances":2}"#,
-    )
-    .await;
-    let old = ml
-        .wait_framework("two running tasks", WAIT, |f| f.running().len() == 2)
-        .await;
+    let old = run_app(&cluster, &ml, "/td", 2).await;
     let status = cluster.status(leader).await.expect("leader status");
     assert_eq!(status.framework_id, old.id, "the stored framework id");
 
@@ -413,4 +392,73 @@ async fn an_operator_teardown_kills_every_task_and_registers_anew() {
     })
     .await;
     assert_eq!(status.framework_id, new.id);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_only_node_abdicates_and_takes_its_framework_over_anew() {
+    let ml = MesosLocal::start(1).await;
+    let (cluster, leader) = Cluster::start_on_mesos(1, &ml.url, Vec::new()).await;
+    let before = run_app(&cluster, &ml, "/solo", 1).await;
+    let term_before = cluster.status(leader).await.expect("status").term;
+
+    let abdicated_at = now_secs();
+    let (status, answer) = cluster
+        .send_json(Method::DELETE, leader, "/v2/leader", "")
+        .await
+        .expect("abdicate");
+    assert_eq!(status, 200, "{answer}");
+    // Nobody else can lead: the node ends its term and subscribes again, as a new term would.
+    let after = ml
+        .wait_framework("the node to subscribe again", WAIT, |f| {
+            f.reregistered_time.is_some_and(|t| t >= abdicated_at)
+        })
+        .await;
+    assert_eq!(after.id, before.id, "the framework id is kept");
+    assert_eq!(set(&after.running()), set(&before.running()));
+    assert_eq!(ml.frameworks().await.len(), 1, "no second framework");
+
+    // It leads again, with the Raft term it had (it never lost it), and takes writes.
+    let status = cluster.status(leader).await.expect("status");
+    assert_eq!(status.leader_id, leader);
+    assert_eq!(status.term, term_before);
+    put_app(&cluster, Method::PUT, "/v2/apps/solo", r#"{"instances":2}"#).await;
+    ml.wait_framework("two running tasks", WAIT, |f| f.running().len() == 2)
+        .await;
+    let settled = ml.framework().await;
+    assert!(settled.completed.is_empty(), "{:?}", settled.completed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_term_that_ends_while_its_first_registration_is_unanswered_leaves_one_framework() {
+    // The master registers the framework as the SUBSCRIBE arrives and answers 3 s later.
+    let ml = MesosLocal::start_with(1, &["--subscribe-answer-delay-ms", "3000"]).await;
+    let (cluster, leader) = Cluster::start_on_mesos(1, &ml.url, Vec::new()).await;
+    let registered = common::eventually(WAIT, "the first registration to arrive", || async {
+        let fws = ml.frameworks().await;
+        (fws.len() == 1).then(|| fws[0].id.clone())
+    })
+    .await;
+    let status = cluster.status(leader).await.expect("status");
+    assert!(status.framework_id.is_empty(), "the answer is still held");
+
+    // End the term while the answer is held: the next term must subscribe with the id the
+    // master gave, not register a second framework.
+    let (code, answer) = cluster
+        .send_json(Method::DELETE, leader, "/v2/leader", "")
+        .await
+        .expect("abdicate");
+    assert_eq!(code, 200, "{answer}");
+    let committed = common::eventually(WAIT, "the framework id to be committed", || async {
+        let id = cluster.status(leader).await?.framework_id;
+        (!id.is_empty()).then_some(id)
+    })
+    .await;
+    assert_eq!(committed, registered);
+    ml.wait_framework("the node to subscribe with that id", WAIT, |f| {
+        f.reregistered_time.is_some()
+    })
+    .await;
+    let running = run_app(&cluster, &ml, "/one", 1).await;
+    assert_eq!(running.id, registered);
+    assert_eq!(ml.frameworks().await.len(), 1, "no second framework");
 }

@@ -15,7 +15,7 @@ pub mod rest;
 
 pub use error::ApiError;
 
-use crate::raft::{Leadership, NodeId, Raft, Role};
+use crate::raft::{Leadership, LeadershipHandle, NodeId, Raft, Role, StandAside};
 use crate::state::ids::RequestId;
 use crate::state::time::Timestamp;
 use crate::state::{AppliedEvent, Command, Outcome, Request};
@@ -54,6 +54,7 @@ struct Inner {
     raft: Raft,
     view: watch::Receiver<Arc<StateView>>,
     leadership: watch::Receiver<Leadership>,
+    stand_aside: StandAside,
     events: broadcast::Sender<Arc<AppliedEvent>>,
     /// The recent applied events, for subscribers that resume from an index.
     history: events::EventHistory,
@@ -69,7 +70,7 @@ impl Api {
         id: NodeId,
         raft: Raft,
         view: watch::Receiver<Arc<StateView>>,
-        leadership: watch::Receiver<Leadership>,
+        leadership: LeadershipHandle,
         events: broadcast::Sender<Arc<AppliedEvent>>,
         quorum_timeout: Duration,
         shutdown: tokio_util::sync::CancellationToken,
@@ -87,7 +88,8 @@ impl Api {
                 id,
                 raft,
                 view,
-                leadership,
+                leadership: leadership.published,
+                stand_aside: leadership.stand_aside,
                 events,
                 history,
                 quorum_timeout,
@@ -253,17 +255,27 @@ impl Api {
 
 /// Gives up leadership: stops heartbeats so a follower times out and takes over, and keeps this
 /// node from standing in the election that follows. Both are restored once another leader is
-/// seen (or after a while, should none appear).
+/// seen (or after a while, should none appear). The only voter of a cluster has nobody to hand
+/// over to: it ends its term and stands again after a pause, as a lone Marathon re-elects itself.
 pub fn abdicate(api: &Api) -> Result<(), ApiError> {
-    if !api.leadership().raft_leads() {
+    let leadership = api.leadership();
+    if !leadership.raft_leads() {
         return Err(ApiError::NotLeader {
             this: api.id(),
-            leader: api.leadership().leader.map(|(id, _)| id),
+            leader: leadership.leader.map(|(id, _)| id),
         });
     }
     let raft = api.raft().clone();
     let id = api.id();
     let settle = Duration::from_millis(raft.config().election_timeout_max * 2);
+    if leadership.members.iter().filter(|m| m.voter).count() <= 1 {
+        tracing::info!(
+            pause_ms = settle.as_millis() as u64,
+            "abdicating leadership: the only voter stands again after a pause"
+        );
+        api.inner.stand_aside.until(Instant::now() + settle);
+        return Ok(());
+    }
     tracing::info!("abdicating leadership");
     raft.runtime_config().heartbeat(false);
     raft.runtime_config().elect(false);

@@ -22,9 +22,15 @@ const CHUNK: usize = 256 * 1024;
 struct App {
     master: MasterHandle,
     heartbeat: Duration,
+    /// How long the answer to a SUBSCRIBE is held after the master registered it (tests).
+    subscribe_answer_delay: Duration,
 }
 
-pub(super) fn router(master: MasterHandle, heartbeat: Duration) -> Router {
+pub(super) fn router(
+    master: MasterHandle,
+    heartbeat: Duration,
+    subscribe_answer_delay: Duration,
+) -> Router {
     Router::new()
         .route("/api/v1/scheduler", post(scheduler))
         .route("/version", get(version))
@@ -34,6 +40,7 @@ pub(super) fn router(master: MasterHandle, heartbeat: Duration) -> Router {
         .with_state(App {
             master: master.clone(),
             heartbeat,
+            subscribe_answer_delay,
         })
         .merge(super::admin::router(master))
 }
@@ -112,7 +119,10 @@ async fn scheduler(State(app): State<App>, headers: HeaderMap, body: Bytes) -> R
                 return text(StatusCode::NOT_ACCEPTABLE, "mesos-local streams JSON only");
             }
             match app.master.subscribe(subscribe).await {
-                Ok(sub) => stream(sub, app.heartbeat),
+                Ok(sub) => {
+                    tokio::time::sleep(app.subscribe_answer_delay).await;
+                    stream(sub, app.heartbeat)
+                }
                 Err(e) => refused(e),
             }
         }

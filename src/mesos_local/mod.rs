@@ -102,6 +102,10 @@ pub struct Args {
     /// Seconds before an unacknowledged status update is sent again.
     #[arg(long, hide = true, default_value_t = 10.0)]
     pub status_retry_secs: f64,
+    /// Milliseconds the answer to a SUBSCRIBE is held after the framework is registered (tests:
+    /// a scheduler whose term ends while its registration is in flight).
+    #[arg(long, hide = true, default_value_t = 0)]
+    pub subscribe_answer_delay_ms: u64,
 }
 
 /// Why mesos-local cannot start.
@@ -233,7 +237,11 @@ pub async fn run(args: Args, shutdown: CancellationToken) -> Result<(), StartErr
     tracing::info!(listen = %args.listen, agents = args.agents, simulated = args.simulated,
         data_dir = %args.data_dir.display(), "mesos-local serving");
     tracker.spawn(master::run(master, rx));
-    let app = http::router(MasterHandle { tx }, heartbeat);
+    let app = http::router(
+        MasterHandle { tx },
+        heartbeat,
+        Duration::from_millis(args.subscribe_answer_delay_ms),
+    );
     let stopping = shutdown.clone();
     let serve = axum::serve(listener, app).with_graceful_shutdown(stopping.cancelled_owned());
     let served = tokio::select! {

@@ -11,9 +11,16 @@
 //! milliseconds, and ending the term for that would drop the Mesos subscription, whose renewal
 //! reconciles every task. Pausing is safe because every effect the leader has goes through a
 //! commit (a commit needs this term's quorum) or is gated on the lease at the moment it is made.
+//!
+//! A node can also be asked to stand aside for a while ([`StandAside`]): it then ends its term
+//! and does not act as leader until the moment passes, even where Raft still says it leads.
+//! That is how the only voter of a cluster abdicates: no other node can take over, so it stands
+//! again, with a fresh term of its own (new Mesos subscription, reconciliation), as a lone
+//! Marathon re-elects itself.
 
 use super::types::{Member, NodeId, Raft, RaftMetrics};
 use openraft::ServerState;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -147,17 +154,15 @@ pub struct LeadershipWatch {
     raft: Raft,
     lease: Duration,
     tx: watch::Sender<Leadership>,
+    /// Until when this node must not act as leader ([`StandAside`]).
+    aside_until: watch::Receiver<Option<Instant>>,
     /// When the leader last had a quorum's acknowledgement, as far as we have seen.
     quorum_acked_at: Option<Instant>,
     term_token: Option<(u64, CancellationToken)>,
 }
 
 impl LeadershipWatch {
-    pub fn new(
-        id: NodeId,
-        raft: Raft,
-        lease: Duration,
-    ) -> (LeadershipWatch, watch::Receiver<Leadership>) {
+    pub fn new(id: NodeId, raft: Raft, lease: Duration) -> (LeadershipWatch, LeadershipHandle) {
         let initial = Leadership {
             id,
             role: Role::Follower,
@@ -171,15 +176,20 @@ impl LeadershipWatch {
             quorum_acked_at: None,
         };
         let (tx, rx) = watch::channel(initial);
+        let (aside_tx, aside_until) = watch::channel(None);
         (
             LeadershipWatch {
                 raft,
                 lease,
                 tx,
+                aside_until,
                 quorum_acked_at: None,
                 term_token: None,
             },
-            rx,
+            LeadershipHandle {
+                published: rx,
+                stand_aside: StandAside(Arc::new(aside_tx)),
+            },
         )
     }
 
@@ -198,6 +208,8 @@ impl LeadershipWatch {
                     true
                 }
                 _ = tick.tick() => false,
+                // A request to stand aside: published at once; the tick ends the pause.
+                Ok(()) = self.aside_until.changed() => false,
             };
             let m = metrics.borrow_and_update().clone();
             // This loop wakes at least every lease/4. A longer gap means the process stood
@@ -241,8 +253,18 @@ impl LeadershipWatch {
             ServerState::Learner => Role::Learner,
             ServerState::Shutdown => Role::Shutdown,
         };
+        let aside = self
+            .aside_until
+            .borrow()
+            .is_some_and(|until| Instant::now() < until);
+        let role = if aside && role == Role::Leader {
+            Role::Deposed
+        } else {
+            role
+        };
         let acked_ago = self.quorum_acked_at.map(|at| at.elapsed());
-        if !term_goes_on(role, raft_leader && confirmed, acked_ago, self.lease)
+        if aside
+            || !term_goes_on(role, raft_leader && confirmed, acked_ago, self.lease)
             || self
                 .term_token
                 .as_ref()
@@ -291,6 +313,23 @@ impl LeadershipWatch {
             tracing::info!(term, "no longer acting as leader");
             token.cancel();
         }
+    }
+}
+
+/// What the rest of the node holds of its [`LeadershipWatch`].
+pub struct LeadershipHandle {
+    pub published: watch::Receiver<Leadership>,
+    pub stand_aside: StandAside,
+}
+
+/// A handle that makes this node stop acting as leader until a given moment (see the module's
+/// comment).
+#[derive(Clone)]
+pub struct StandAside(Arc<watch::Sender<Option<Instant>>>);
+
+impl StandAside {
+    pub fn until(&self, until: Instant) {
+        self.0.send_replace(Some(until));
     }
 }
 

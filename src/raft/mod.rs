@@ -7,7 +7,7 @@ pub mod network;
 pub mod server;
 pub mod types;
 
-pub use leadership::{Leadership, LeadershipWatch, MemberInfo, Role};
+pub use leadership::{Leadership, LeadershipHandle, LeadershipWatch, MemberInfo, Role, StandAside};
 pub use types::{Member, NodeId, Raft, TypeConfig};
 
 use crate::config::RaftTimings;
