@@ -253,10 +253,14 @@ impl Api {
     }
 }
 
-/// Gives up leadership: stops heartbeats so a follower times out and takes over, and keeps this
-/// node from standing in the election that follows. Both are restored once another leader is
-/// seen (or after a while, should none appear). The only voter of a cluster has nobody to hand
-/// over to: it ends its term and stands again after a pause, as a lone Marathon re-elects itself.
+/// How long an abdicated leader waits for another to take over before it leads again.
+const HAND_OVER_WAIT: Duration = Duration::from_secs(10);
+
+/// Gives up leadership: ends this node's term at once (it stops acting as leader), stops
+/// heartbeats so a follower times out and takes over, and keeps this node from standing in the
+/// election that follows. All three are undone once another leader is seen (or after a while,
+/// should none appear). The only voter of a cluster has nobody to hand over to: it stands again
+/// after a pause, as a lone Marathon re-elects itself.
 pub fn abdicate(api: &Api) -> Result<(), ApiError> {
     let leadership = api.leadership();
     if !leadership.raft_leads() {
@@ -277,12 +281,15 @@ pub fn abdicate(api: &Api) -> Result<(), ApiError> {
         return Ok(());
     }
     tracing::info!("abdicating leadership");
+    let stand_aside = api.inner.stand_aside.clone();
+    stand_aside.until(Instant::now() + HAND_OVER_WAIT);
     raft.runtime_config().heartbeat(false);
     raft.runtime_config().elect(false);
     tokio::spawn(async move {
         let mut metrics = raft.metrics();
         let other = metrics.wait_for(|m| m.current_leader.is_some_and(|l| l != id));
-        let _ = tokio::time::timeout(Duration::from_secs(10), other).await;
+        let _ = tokio::time::timeout(HAND_OVER_WAIT, other).await;
+        stand_aside.until(Instant::now());
         raft.runtime_config().heartbeat(true);
         tokio::time::sleep(settle).await;
         raft.runtime_config().elect(true);
