@@ -1,5 +1,6 @@
 //! SIGKILL of the leader: a new leader takes over, writes succeed again, no acknowledged write is
-//! lost (writes were in flight when it died), and the killed node restarts and catches up.
+//! lost (writes were in flight when it died), and the killed node restarts and catches up. A
+//! leader that abdicates hands over although writes keep coming through every node.
 
 mod common;
 
@@ -11,6 +12,10 @@ use std::time::{Duration, Instant};
 
 /// Concurrent writers creating apps through every node, round robin, while the leader dies.
 const WRITERS: usize = 4;
+
+/// Within this an abdicated leader's followers have elected another (an election timeout or
+/// two; an abdicated leader gives up waiting for one after 10 s).
+const HAND_OVER: Duration = Duration::from_secs(8);
 
 #[tokio::test(flavor = "multi_thread")]
 async fn leader_sigkill_elects_a_new_leader_and_loses_no_acknowledged_write() {
@@ -29,41 +34,13 @@ async fn leader_sigkill_elects_a_new_leader_and_loses_no_acknowledged_write() {
 
     // Writers keep creating apps through every node while the leader is killed; every app whose
     // create was acknowledged is recorded. Failed creates are ambiguous and not recorded.
-    let during: Arc<Mutex<Vec<(String, Instant)>>> = Arc::default();
-    let stop = Arc::new(AtomicBool::new(false));
-    let attempts = Arc::new(AtomicUsize::new(0));
-    let mut writers = Vec::new();
-    for w in 0..WRITERS {
-        let clients: Vec<_> = all.iter().map(|&id| cluster.apps(id)).collect();
-        let (during, stop, attempts) = (during.clone(), stop.clone(), attempts.clone());
-        writers.push(tokio::spawn(async move {
-            let mut k = 0usize;
-            while !stop.load(Ordering::Relaxed) {
-                let app = format!("/during/w{w}-{k}");
-                let mut client = clients[(w + k) % clients.len()].clone();
-                k += 1;
-                attempts.fetch_add(1, Ordering::Relaxed);
-                let request = CreateAppRequest {
-                    definition_json: app_json(&app),
-                    request_id: String::new(),
-                    force: true,
-                };
-                let call = client.create_app(request);
-                match tokio::time::timeout(Duration::from_secs(10), call).await {
-                    Ok(Ok(_)) => during.lock().expect("lock").push((app, Instant::now())),
-                    _ => tokio::time::sleep(Duration::from_millis(20)).await,
-                }
-            }
-        }));
-    }
-    let acked_count = |n: usize| {
-        let during = during.clone();
-        move || {
-            let during = during.clone();
-            async move { (during.lock().expect("lock").len() >= n).then_some(()) }
-        }
-    };
-    eventually(ELECTION_WAIT, "writes before the kill", acked_count(20)).await;
+    let writers = Writers::start(&cluster, "/during");
+    eventually(
+        ELECTION_WAIT,
+        "writes before the kill",
+        writers.acked_since(None, 20),
+    )
+    .await;
 
     let killed_at = Instant::now();
     cluster.kill(old_leader);
@@ -73,37 +50,18 @@ async fn leader_sigkill_elects_a_new_leader_and_loses_no_acknowledged_write() {
     let elected_after = killed_at.elapsed();
 
     // Writes succeed again: the writers get acknowledgements after the kill.
-    let acked_after_kill = |n: usize| {
-        let during = during.clone();
-        move || {
-            let during = during.clone();
-            async move {
-                let after = during
-                    .lock()
-                    .expect("lock")
-                    .iter()
-                    .filter(|(_, at)| *at > killed_at)
-                    .count();
-                (after >= n).then_some(())
-            }
-        }
-    };
     eventually(
         ELECTION_WAIT,
         "acknowledged writes after the kill",
-        acked_after_kill(20),
+        writers.acked_since(Some(killed_at), 20),
     )
     .await;
-    stop.store(true, Ordering::Relaxed);
-    for w in writers {
-        w.await.expect("writer task");
-    }
-    let during = std::mem::take(&mut *during.lock().expect("lock"));
+    let attempts = writers.attempts.load(Ordering::Relaxed);
+    let during = writers.stop().await;
     eprintln!(
         "elected node {new_leader} (term {new_term}) {elected_after:?} after the kill; \
-         {} of {} writes acknowledged",
+         {} of {attempts} writes acknowledged",
         during.len(),
-        attempts.load(Ordering::Relaxed)
     );
     acked.extend(during.into_iter().map(|(app, _)| app));
 
@@ -154,4 +112,132 @@ async fn leader_sigkill_elects_a_new_leader_and_loses_no_acknowledged_write() {
         .expect("linearizable list through the restarted node");
     let missing: Vec<&String> = acked.iter().filter(|a| !listed.contains(a)).collect();
     assert!(missing.is_empty(), "restarted node misses {missing:?}");
+}
+
+/// Clients creating apps through every node, round robin, recording each acknowledged create.
+struct Writers {
+    acked: Arc<Mutex<Vec<(String, Instant)>>>,
+    stop: Arc<AtomicBool>,
+    attempts: Arc<AtomicUsize>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Writers {
+    fn start(cluster: &Cluster, prefix: &str) -> Writers {
+        let all = cluster.ids();
+        let acked: Arc<Mutex<Vec<(String, Instant)>>> = Arc::default();
+        let stop = Arc::new(AtomicBool::new(false));
+        let attempts = Arc::new(AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for w in 0..WRITERS {
+            let clients: Vec<_> = all.iter().map(|&id| cluster.apps(id)).collect();
+            let (acked, stop, attempts) = (acked.clone(), stop.clone(), attempts.clone());
+            let prefix = prefix.to_string();
+            tasks.push(tokio::spawn(async move {
+                let mut k = 0usize;
+                while !stop.load(Ordering::Relaxed) {
+                    let app = format!("{prefix}/w{w}-{k}");
+                    let mut client = clients[(w + k) % clients.len()].clone();
+                    k += 1;
+                    attempts.fetch_add(1, Ordering::Relaxed);
+                    let request = CreateAppRequest {
+                        definition_json: app_json(&app),
+                        request_id: String::new(),
+                        force: true,
+                    };
+                    let call = client.create_app(request);
+                    match tokio::time::timeout(Duration::from_secs(10), call).await {
+                        Ok(Ok(_)) => acked.lock().expect("lock").push((app, Instant::now())),
+                        _ => tokio::time::sleep(Duration::from_millis(20)).await,
+                    }
+                }
+            }));
+        }
+        Writers {
+            acked,
+            stop,
+            attempts,
+            tasks,
+        }
+    }
+
+    /// A condition for `eventually`: `n` creates acknowledged (after `since`, if given).
+    fn acked_since(
+        &self,
+        since: Option<Instant>,
+        n: usize,
+    ) -> impl Fn() -> std::future::Ready<Option<()>> + use<> {
+        let acked = self.acked.clone();
+        move || {
+            let count = acked
+                .lock()
+                .expect("lock")
+                .iter()
+                .filter(|(_, at)| since.is_none_or(|s| *at > s))
+                .count();
+            std::future::ready((count >= n).then_some(()))
+        }
+    }
+
+    /// Stops the writers; the apps whose create was acknowledged.
+    async fn stop(self) -> Vec<(String, Instant)> {
+        self.stop.store(true, Ordering::Relaxed);
+        for task in self.tasks {
+            task.await.expect("writer task");
+        }
+        std::mem::take(&mut *self.acked.lock().expect("lock"))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_abdicating_leader_hands_over_while_writes_keep_coming() {
+    let cluster = Cluster::start(3).await;
+    let all = cluster.ids();
+    let (old_leader, old_term) = cluster.wait_for_leader(&all).await;
+    let writers = Writers::start(&cluster, "/abdication");
+    eventually(
+        ELECTION_WAIT,
+        "writes before abdicating",
+        writers.acked_since(None, 20),
+    )
+    .await;
+
+    let abdicated_at = Instant::now();
+    let (status, answer) = cluster
+        .send_json(reqwest::Method::DELETE, old_leader, "/v2/leader", "")
+        .await
+        .expect("abdicate");
+    assert_eq!(status, 200, "{answer}");
+    // Writes through every node must not keep the followers from electing another leader.
+    let asked = all[0];
+    let (new_leader, new_term) = eventually(HAND_OVER, "another leader", || {
+        let cluster = &cluster;
+        async move {
+            let s = cluster.status(asked).await?;
+            (s.leader_id != 0 && s.leader_id != old_leader).then_some((s.leader_id, s.term))
+        }
+    })
+    .await;
+    assert!(new_term > old_term, "new term {new_term} after {old_term}");
+    eprintln!(
+        "node {new_leader} leads {:?} after node {old_leader} abdicated",
+        abdicated_at.elapsed()
+    );
+    eventually(
+        ELECTION_WAIT,
+        "acknowledged writes under the new leader",
+        writers.acked_since(Some(abdicated_at + HAND_OVER), 20),
+    )
+    .await;
+    let acked = writers.stop().await;
+    let listed = cluster
+        .app_ids(new_leader, Consistency::Linearizable)
+        .await
+        .expect("linearizable list");
+    let missing: Vec<&String> = acked
+        .iter()
+        .map(|(app, _)| app)
+        .filter(|a| !listed.contains(a))
+        .collect();
+    assert!(missing.is_empty(), "lost acknowledged writes: {missing:?}");
 }

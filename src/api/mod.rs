@@ -156,6 +156,12 @@ impl Api {
     fn check_leader(&self) -> Result<(), ApiError> {
         let l = self.leadership();
         match l.role {
+            // It abdicated: the next leader takes the request (this one, if it is the only
+            // voter, once its pause is over).
+            Role::Leader | Role::Deposed if l.standing_aside => Err(ApiError::NotLeader {
+                this: self.inner.id,
+                leader: None,
+            }),
             Role::Leader => Ok(()),
             // Raft still leads here but the lease lapsed (or the term is not yet confirmed): a
             // write may still commit, unless no majority has answered for a while, in which
@@ -256,7 +262,8 @@ impl Api {
 /// How long an abdicated leader waits for another to take over before it leads again.
 const HAND_OVER_WAIT: Duration = Duration::from_secs(10);
 
-/// Gives up leadership: ends this node's term at once (it stops acting as leader), stops
+/// Gives up leadership: ends this node's term at once (it stops acting as leader and refuses
+/// requests that need the leader, whose replication would keep the followers waiting), stops
 /// heartbeats so a follower times out and takes over, and keeps this node from standing in the
 /// election that follows. All three are undone once another leader is seen (or after a while,
 /// should none appear). The only voter of a cluster has nobody to hand over to: it stands again

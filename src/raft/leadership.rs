@@ -83,6 +83,9 @@ pub struct Leadership {
     pub lease_until: Option<Instant>,
     /// While Raft says this node leads: when a quorum last acknowledged it, as far as seen.
     pub quorum_acked_at: Option<Instant>,
+    /// Asked to stand aside (it abdicated): requests that need the leader are refused here, so
+    /// that no write keeps the followers from electing another.
+    pub standing_aside: bool,
 }
 
 impl Leadership {
@@ -105,9 +108,10 @@ impl Leadership {
         self
     }
 
-    fn key(&self) -> (Role, u64, Option<NodeId>, usize, u64, u64) {
+    fn key(&self) -> (Role, bool, u64, Option<NodeId>, usize, u64, u64) {
         (
             self.role,
+            self.standing_aside,
             self.term,
             self.leader.as_ref().map(|(id, _)| *id),
             self.members.len(),
@@ -174,6 +178,7 @@ impl LeadershipWatch {
             term_token: None,
             lease_until: None,
             quorum_acked_at: None,
+            standing_aside: false,
         };
         let (tx, rx) = watch::channel(initial);
         let (aside_tx, aside_until) = watch::channel(None);
@@ -300,6 +305,7 @@ impl LeadershipWatch {
                 Role::Leader if voter_count > 1 => self.quorum_acked_at.map(|at| at + self.lease),
                 _ => None,
             },
+            standing_aside: aside && raft_leader,
         };
         self.tx.send_if_modified(|cur| {
             let changed = cur.key() != next.key() || cur.members != next.members;
