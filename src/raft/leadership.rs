@@ -281,7 +281,10 @@ impl LeadershipWatch {
             tracing::info!(term = m.current_term, "acting as leader");
             self.term_token = Some((m.current_term, CancellationToken::new()));
         }
-        let leader = m.current_leader.and_then(|id| {
+        // A node that abdicated names no leader until another is elected (Marathon's "There
+        // is no leader" between two).
+        let standing_aside = aside && raft_leader;
+        let leader = m.current_leader.filter(|_| !standing_aside).and_then(|id| {
             members
                 .iter()
                 .find(|x| x.id == id)
@@ -305,7 +308,7 @@ impl LeadershipWatch {
                 Role::Leader if voter_count > 1 => self.quorum_acked_at.map(|at| at + self.lease),
                 _ => None,
             },
-            standing_aside: aside && raft_leader,
+            standing_aside,
         };
         self.tx.send_if_modified(|cur| {
             let changed = cur.key() != next.key() || cur.members != next.members;
