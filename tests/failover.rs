@@ -208,6 +208,16 @@ async fn an_abdicating_leader_hands_over_while_writes_keep_coming() {
         .await
         .expect("abdicate");
     assert_eq!(status, 200, "{answer}");
+    // The answer comes once it stopped leading: it names no leader, or the next one.
+    let named = cluster
+        .send_json(reqwest::Method::GET, old_leader, "/v2/leader", "")
+        .await
+        .expect("GET /v2/leader");
+    assert_ne!(
+        named.1["leader"].as_str(),
+        Some(cluster.node(old_leader).http.as_str()),
+        "{named:?}"
+    );
     // Writes through every node must not keep the followers from electing another leader.
     let asked = all[0];
     let (new_leader, new_term) = eventually(HAND_OVER, "another leader", || {

@@ -268,7 +268,7 @@ const HAND_OVER_WAIT: Duration = Duration::from_secs(10);
 /// election that follows. All three are undone once another leader is seen (or after a while,
 /// should none appear). The only voter of a cluster has nobody to hand over to: it stands again
 /// after a pause, as a lone Marathon re-elects itself.
-pub fn abdicate(api: &Api) -> Result<(), ApiError> {
+pub async fn abdicate(api: &Api) -> Result<(), ApiError> {
     let leadership = api.leadership();
     if !leadership.raft_leads() {
         return Err(ApiError::NotLeader {
@@ -285,21 +285,25 @@ pub fn abdicate(api: &Api) -> Result<(), ApiError> {
             "abdicating leadership: the only voter stands again after a pause"
         );
         api.inner.stand_aside.until(Instant::now() + settle);
-        return Ok(());
+    } else {
+        tracing::info!("abdicating leadership");
+        let stand_aside = api.inner.stand_aside.clone();
+        stand_aside.until(Instant::now() + HAND_OVER_WAIT);
+        raft.runtime_config().heartbeat(false);
+        raft.runtime_config().elect(false);
+        tokio::spawn(async move {
+            let mut metrics = raft.metrics();
+            let other = metrics.wait_for(|m| m.current_leader.is_some_and(|l| l != id));
+            let _ = tokio::time::timeout(HAND_OVER_WAIT, other).await;
+            stand_aside.until(Instant::now());
+            raft.runtime_config().heartbeat(true);
+            tokio::time::sleep(settle).await;
+            raft.runtime_config().elect(true);
+        });
     }
-    tracing::info!("abdicating leadership");
-    let stand_aside = api.inner.stand_aside.clone();
-    stand_aside.until(Instant::now() + HAND_OVER_WAIT);
-    raft.runtime_config().heartbeat(false);
-    raft.runtime_config().elect(false);
-    tokio::spawn(async move {
-        let mut metrics = raft.metrics();
-        let other = metrics.wait_for(|m| m.current_leader.is_some_and(|l| l != id));
-        let _ = tokio::time::timeout(HAND_OVER_WAIT, other).await;
-        stand_aside.until(Instant::now());
-        raft.runtime_config().heartbeat(true);
-        tokio::time::sleep(settle).await;
-        raft.runtime_config().elect(true);
-    });
+    // Answer once the node has stopped acting as leader (its watch publishes that at once).
+    let mut published = api.inner.leadership.clone();
+    let stood_aside = published.wait_for(|l| l.standing_aside || !l.raft_leads());
+    let _ = tokio::time::timeout(settle, stood_aside).await;
     Ok(())
 }

@@ -175,7 +175,7 @@ impl ClusterService for ClusterApi {
         request: Request<AbdicateRequest>,
     ) -> Result<Response<AbdicateReply>, Status> {
         leader_only!(self, request, abdicate);
-        crate::api::abdicate(&self.router.api)?;
+        crate::api::abdicate(&self.router.api).await?;
         Ok(Response::new(AbdicateReply {
             message: "Leadership abdicated".to_string(),
         }))

@@ -26,7 +26,7 @@ pub async fn get_leader(State(rest): State<Rest>) -> Response {
 
 /// Abdication (reached only on the leader: followers proxy it).
 pub async fn abdicate(State(rest): State<Rest>) -> Result<Json<serde_json::Value>, ApiError> {
-    crate::api::abdicate(&rest.api)?;
+    crate::api::abdicate(&rest.api).await?;
     Ok(Json(json!({ "message": "Leadership abdicated" })))
 }
 
