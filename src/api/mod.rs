@@ -158,7 +158,7 @@ impl Api {
         match l.role {
             // It abdicated: the next leader takes the request (this one, if it is the only
             // voter, once its pause is over).
-            Role::Leader | Role::Deposed if l.standing_aside => Err(ApiError::NotLeader {
+            Role::Deposed if l.standing_aside => Err(ApiError::NotLeader {
                 this: self.inner.id,
                 leader: None,
             }),

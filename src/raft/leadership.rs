@@ -250,22 +250,19 @@ impl LeadershipWatch {
             || self
                 .quorum_acked_at
                 .is_some_and(|at| at.elapsed() <= self.lease);
+        let aside = self
+            .aside_until
+            .borrow()
+            .is_some_and(|until| Instant::now() < until);
         let role = match m.state {
-            ServerState::Leader if raft_leader && confirmed && within_lease => Role::Leader,
+            ServerState::Leader if raft_leader && confirmed && within_lease && !aside => {
+                Role::Leader
+            }
             ServerState::Leader => Role::Deposed,
             ServerState::Follower => Role::Follower,
             ServerState::Candidate => Role::Candidate,
             ServerState::Learner => Role::Learner,
             ServerState::Shutdown => Role::Shutdown,
-        };
-        let aside = self
-            .aside_until
-            .borrow()
-            .is_some_and(|until| Instant::now() < until);
-        let role = if aside && role == Role::Leader {
-            Role::Deposed
-        } else {
-            role
         };
         let acked_ago = self.quorum_acked_at.map(|at| at.elapsed());
         if aside
